@@ -1,0 +1,5 @@
+import 'reflect-metadata';
+import { runService } from '@chat/grpc';
+import { groupService } from './service';
+
+void runService(groupService);

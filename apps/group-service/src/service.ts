@@ -1,0 +1,13 @@
+import type { ServiceDefinition } from '@chat/grpc';
+import { AppModule } from './app.module';
+import { migrations } from './persistence/migrations';
+
+/** group-service: group conversations and their participants with roles (ARCHITECTURE §1). */
+export const groupService: ServiceDefinition = {
+  name: 'group-service',
+  grpcService: 'GroupService',
+  defaultPort: 50053,
+  schema: 'group_service',
+  module: AppModule,
+  migrations,
+};

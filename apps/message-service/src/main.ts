@@ -1,0 +1,5 @@
+import 'reflect-metadata';
+import { runService } from '@chat/grpc';
+import { messageService } from './service';
+
+void runService(messageService);

@@ -1,0 +1,4 @@
+export * from './generated/chat';
+export type { Empty } from './generated/google/protobuf/empty';
+export * from './proto';
+export * from './clients';

@@ -1,0 +1,43 @@
+/**
+ * The stable `code` strings this library puts on a DomainError. Clients and tests may
+ * rely on them (they travel in the `error-code` trailing metadata); only add, never rename.
+ */
+export const RequestErrorCode = {
+  /** An id this system issues (conversation, message, participant, group) is not a UUID. */
+  InvalidId: 'REQUEST.INVALID_ID',
+  /** A user id is missing, too long, or holds characters that are not printable. */
+  InvalidUserId: 'REQUEST.INVALID_USER_ID',
+  /** A list of user ids is not a list, or is empty where at least one is needed. */
+  InvalidUserList: 'REQUEST.INVALID_USER_LIST',
+  /** More user ids in one call than the limit allows. */
+  TooManyUsers: 'REQUEST.TOO_MANY_USERS',
+  /** Message text is empty, too long, or holds NUL / control characters. */
+  InvalidText: 'REQUEST.INVALID_TEXT',
+  /** A group name is empty, too long, or holds control characters. */
+  InvalidName: 'REQUEST.INVALID_NAME',
+  /** A page size is negative or not a whole number. */
+  InvalidPageSize: 'REQUEST.INVALID_PAGE_SIZE',
+  /** A role value is unspecified or unknown. */
+  InvalidRole: 'REQUEST.INVALID_ROLE',
+} as const;
+export type RequestErrorCode = (typeof RequestErrorCode)[keyof typeof RequestErrorCode];
+
+export const GroupErrorCode = {
+  /** NOT_FOUND: the group does not exist (for services that check it before membership). */
+  GroupNotFound: 'GROUP.NOT_FOUND',
+  /** PERMISSION_DENIED: the acting user is not a participant of the group. */
+  NotAMember: 'GROUP.NOT_A_MEMBER',
+  /** PERMISSION_DENIED: the action needs an admin or the owner. */
+  AdminRequired: 'GROUP.ADMIN_REQUIRED',
+  /** PERMISSION_DENIED: the action needs the owner. */
+  OwnerRequired: 'GROUP.OWNER_REQUIRED',
+  /** PERMISSION_DENIED: the actor's role does not outrank the target's (an admin acting on an admin). */
+  MustOutrankTarget: 'GROUP.MUST_OUTRANK_TARGET',
+  /** PERMISSION_DENIED: the target is the owner, whom nobody acts on. */
+  OwnerIsUntouchable: 'GROUP.OWNER_IS_UNTOUCHABLE',
+  /** NOT_FOUND: the target participant is not in the group named by the request. */
+  ParticipantNotFound: 'GROUP.PARTICIPANT_NOT_FOUND',
+  /** FAILED_PRECONDITION: adding the users would exceed the group's member limit. */
+  TooManyMembers: 'GROUP.TOO_MANY_MEMBERS',
+} as const;
+export type GroupErrorCode = (typeof GroupErrorCode)[keyof typeof GroupErrorCode];

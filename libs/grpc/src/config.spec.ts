@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { ConfigError, DEFAULT_DATABASE_URL, DEFAULT_NATS_URL, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    const config = loadConfig({}, { defaultPort: 50053 });
+    expect(config).toMatchObject({
+      grpcHost: '0.0.0.0',
+      grpcPort: 50053,
+      databaseUrl: DEFAULT_DATABASE_URL,
+      natsUrl: DEFAULT_NATS_URL,
+      natsStream: 'CHAT',
+      natsSubjectPrefix: 'chat',
+      logLevel: 'info',
+    });
+  });
+
+  it('reads the environment, treating empty values as unset', () => {
+    const config = loadConfig(
+      { GRPC_PORT: ' 6000 ', DATABASE_URL: 'postgresql://u:p@db:5433/x', NATS_URL: '', LOG_LEVEL: 'debug' },
+      { defaultPort: 50051 },
+    );
+    expect([config.grpcPort, config.databaseUrl, config.natsUrl, config.logLevel]).toEqual([
+      6000,
+      'postgresql://u:p@db:5433/x',
+      DEFAULT_NATS_URL,
+      'debug',
+    ]);
+  });
+
+  it.each([
+    ['GRPC_PORT', 'abc', /GRPC_PORT must be a port number \(got "abc"\)/],
+    ['GRPC_PORT', '70000', /GRPC_PORT must be between 1 and 65535/],
+    [
+      'DATABASE_URL',
+      'mysql://x',
+      /DATABASE_URL must be a URL starting with postgres:\/\/ or postgresql:\/\//,
+    ],
+    ['NATS_URL', 'http://x:4222', /NATS_URL must be a URL starting with nats:\/\//],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of fatal, error/],
+    ['NATS_SUBJECT_PREFIX', 'a..b', /NATS_SUBJECT_PREFIX must be dot-separated subject tokens/],
+  ])('refuses %s=%s with a message naming the variable', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value }, { defaultPort: 1 })).toThrow(message);
+    expect(() => loadConfig({ [name]: value }, { defaultPort: 1 })).toThrow(ConfigError);
+  });
+
+  it('names every bad variable at once', () => {
+    expect(() => loadConfig({ GRPC_PORT: 'x', LOG_LEVEL: 'y' }, { defaultPort: 1 })).toThrow(
+      /GRPC_PORT .*; LOG_LEVEL /,
+    );
+  });
+
+  it('accepts a comma-separated list of NATS cluster seeds', () => {
+    const config = loadConfig({ NATS_URL: 'nats://a:4222, nats://b:4222' }, { defaultPort: 1 });
+    expect(config.natsUrl).toBe('nats://a:4222, nats://b:4222');
+  });
+
+  it('validates service-specific variables and returns them in extra', () => {
+    const extra = { MAX_THINGS: z.coerce.number().int().default(3) };
+    expect(loadConfig({}, { defaultPort: 1, extra }).extra).toEqual({ MAX_THINGS: 3 });
+    expect(() => loadConfig({ MAX_THINGS: 'many' }, { defaultPort: 1, extra })).toThrow(/MAX_THINGS/);
+  });
+});

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+/** The settings every service reads from its environment (ARCHITECTURE §2). */
+export interface ServiceConfig<Extra = Record<string, never>> {
+  grpcHost: string;
+  grpcPort: number;
+  databaseUrl: string;
+  natsUrl: string;
+  natsStream: string;
+  natsSubjectPrefix: string;
+  logLevel: LogLevel;
+  /** How often the health monitor probes PostgreSQL and NATS. */
+  healthIntervalMs: number;
+  /** How long to keep retrying PostgreSQL and NATS at start before giving up. */
+  startupTimeoutMs: number;
+  /** How long calls in flight may take to finish after SIGTERM. */
+  shutdownTimeoutMs: number;
+  extra: Extra;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/chat';
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+
+/** Raised when the environment is wrong; the message names every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const milliseconds = (fallback: number) => z.coerce.number().int().min(1).max(3_600_000).default(fallback);
+
+function urlWithScheme(schemes: string[]) {
+  return z.string().refine(
+    (value) =>
+      value.split(',').every((part) => {
+        try {
+          return schemes.includes(new URL(part.trim()).protocol);
+        } catch {
+          return false;
+        }
+      }),
+    { message: `must be a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}` },
+  );
+}
+
+function baseSchema(defaultPort: number) {
+  return {
+    GRPC_HOST: z.string().min(1).default('0.0.0.0'),
+    GRPC_PORT: z.coerce
+      .number({ message: 'must be a port number' })
+      .int({ message: 'must be a whole port number' })
+      .min(1, { message: 'must be between 1 and 65535' })
+      .max(65535, { message: 'must be between 1 and 65535' })
+      .default(defaultPort),
+    DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:']).default(DEFAULT_DATABASE_URL),
+    NATS_URL: urlWithScheme(['nats:', 'tls:']).default(DEFAULT_NATS_URL),
+    NATS_STREAM: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, { message: 'must contain only letters, digits, _ and -' })
+      .default('CHAT'),
+    NATS_SUBJECT_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, { message: 'must be dot-separated subject tokens' })
+      .default('chat'),
+    LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    HEALTH_INTERVAL_MS: milliseconds(2_000),
+    STARTUP_TIMEOUT_MS: milliseconds(60_000),
+    SHUTDOWN_TIMEOUT_MS: milliseconds(10_000),
+  };
+}
+
+export interface ConfigSpec<Extra extends z.ZodRawShape> {
+  defaultPort: number;
+  /** Service-specific variables, e.g. MESSAGE_SERVICE_URL. */
+  extra?: Extra;
+}
+
+/**
+ * Reads and validates the environment. Empty strings count as unset, so
+ * `GRPC_PORT=` falls back to the default rather than failing obscurely.
+ */
+export function loadConfig<Extra extends z.ZodRawShape = Record<string, never>>(
+  env: NodeJS.ProcessEnv,
+  spec: ConfigSpec<Extra>,
+): ServiceConfig<z.infer<z.ZodObject<Extra>>> {
+  const extraShape = (spec.extra ?? {}) as Extra;
+  const schema = z.object({ ...baseSchema(spec.defaultPort), ...extraShape });
+  const input = Object.fromEntries(
+    Object.keys(schema.shape).flatMap((key) => {
+      const value = env[key];
+      return value === undefined || value.trim() === '' ? [] : [[key, value.trim()]];
+    }),
+  );
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const got = name in input ? ` (got ${JSON.stringify(input[name])})` : '';
+      return `${name} ${issue.message}${got}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const values = parsed.data as Record<string, unknown>;
+  const extra = Object.fromEntries(Object.keys(extraShape).map((key) => [key, values[key]]));
+  return {
+    grpcHost: values['GRPC_HOST'] as string,
+    grpcPort: values['GRPC_PORT'] as number,
+    databaseUrl: values['DATABASE_URL'] as string,
+    natsUrl: values['NATS_URL'] as string,
+    natsStream: values['NATS_STREAM'] as string,
+    natsSubjectPrefix: values['NATS_SUBJECT_PREFIX'] as string,
+    logLevel: values['LOG_LEVEL'] as LogLevel,
+    healthIntervalMs: values['HEALTH_INTERVAL_MS'] as number,
+    startupTimeoutMs: values['STARTUP_TIMEOUT_MS'] as number,
+    shutdownTimeoutMs: values['SHUTDOWN_TIMEOUT_MS'] as number,
+    extra: extra as z.infer<z.ZodObject<Extra>>,
+  };
+}
+
+/** For service-specific variables: a `host:port` gRPC target. */
+export const grpcTarget = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, { message: 'must be host:port' })
+    .default(fallback);

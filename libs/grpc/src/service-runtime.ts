@@ -1,0 +1,199 @@
+import type { Server } from '@grpc/grpc-js';
+import { Global, Module, type DynamicModule, type INestMicroservice, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Transport, type GrpcOptions } from '@nestjs/microservices';
+import { ReflectionService } from '@grpc/reflection';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { DataSource, type MigrationInterface } from 'typeorm';
+import type { z } from 'zod';
+import { CHAT_PACKAGE, loadChatPackageDefinition } from '@chat/contract';
+import { checkNats, connectNats, type NatsConnection } from '@chat/messaging';
+import { checkDatabase, createDataSource, runMigrations } from '@chat/persistence';
+import type { ServiceConfig } from './config';
+import { GrpcErrorFilter } from './error-mapping';
+import { HealthMonitor } from './health';
+import { NestPinoLogger, type Logger } from './logger';
+
+/** Injection tokens for what the runtime provides to every app module. */
+export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
+export const LOGGER = Symbol('LOGGER');
+export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
+
+export type ChatServiceName = 'ConversationService' | 'MessageService' | 'GroupService';
+
+/** Everything that makes an app an app; main.ts hands this to runService. */
+export interface ServiceDefinition<Extra extends z.ZodRawShape = Record<string, never>> {
+  /** The app's name, e.g. 'group-service'; used in logs and as the NATS client name. */
+  name: string;
+  grpcService: ChatServiceName;
+  defaultPort: number;
+  /** The PostgreSQL schema the service owns. */
+  schema: string;
+  /** The app's root module: controller, use cases, persistence, consumers. */
+  module: Type<unknown>;
+  migrations: Array<new () => MigrationInterface>;
+  entities?: Array<Type<unknown>>;
+  /** Service-specific environment variables. */
+  extraConfig?: Extra;
+}
+
+/** A running service; `close()` shuts it down gracefully. */
+export interface RunningService {
+  app: INestMicroservice;
+  address: string;
+  dataSource: DataSource;
+  nats: NatsConnection;
+  health: HealthMonitor;
+  close(): Promise<void>;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Retries a dependency until it answers or the start-up deadline passes. */
+async function untilAvailable<T>(
+  what: string,
+  deadline: number,
+  logger: Logger,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() + delay > deadline) {
+        throw new Error(`${what} did not become available in time: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      logger.warn({ err: error, retryInMs: delay }, `${what} is not available yet; retrying`);
+      await sleep(delay);
+    }
+  }
+}
+
+export async function openDataSource(
+  definition: ServiceDefinition<z.ZodRawShape>,
+  config: ServiceConfig<unknown>,
+  logger: Logger,
+  deadline: number,
+): Promise<DataSource> {
+  const dataSource = createDataSource({
+    url: config.databaseUrl,
+    schema: definition.schema,
+    entities: definition.entities ?? [],
+    migrations: definition.migrations,
+    applicationName: definition.name,
+    logger,
+  });
+  await untilAvailable('PostgreSQL', deadline, logger, () => dataSource.initialize());
+  return dataSource;
+}
+
+/** Connects to PostgreSQL (migrating it) and NATS, then serves the app's gRPC service. */
+export async function startService<Extra extends z.ZodRawShape>(
+  definition: ServiceDefinition<Extra>,
+  config: ServiceConfig<z.infer<z.ZodObject<Extra>>>,
+  logger: Logger,
+): Promise<RunningService> {
+  const deadline = Date.now() + config.startupTimeoutMs;
+  const dataSource = await openDataSource(
+    definition as ServiceDefinition<z.ZodRawShape>,
+    config,
+    logger,
+    deadline,
+  );
+  let nats: NatsConnection | undefined;
+  try {
+    await untilAvailable('PostgreSQL migrations', deadline, logger, () =>
+      runMigrations(dataSource, { schema: definition.schema, logger }),
+    );
+    nats = await untilAvailable('NATS', deadline, logger, () =>
+      connectNats({ url: config.natsUrl, name: definition.name, logger }),
+    );
+    const connection = nats;
+    const health = new HealthMonitor(
+      `${CHAT_PACKAGE}.${definition.grpcService}`,
+      { database: () => checkDatabase(dataSource, 1_000), nats: () => checkNats(connection, 1_000) },
+      config.healthIntervalMs,
+      logger,
+    );
+
+    @Global()
+    @Module({})
+    class ServiceRuntimeModule {
+      static forRoot(): DynamicModule {
+        const providers = [
+          { provide: SERVICE_CONFIG, useValue: config },
+          { provide: LOGGER, useValue: logger },
+          { provide: NATS_CONNECTION, useValue: connection },
+          { provide: HealthMonitor, useValue: health },
+          { provide: DataSource, useValue: dataSource },
+        ];
+        return { module: ServiceRuntimeModule, providers, exports: providers.map((p) => p.provide) };
+      }
+    }
+
+    @Module({ imports: [ServiceRuntimeModule.forRoot(), definition.module] })
+    class RootModule {}
+
+    let grpcServer: Server | undefined;
+    const address = `${config.grpcHost}:${config.grpcPort}`;
+    const grpcOptions: GrpcOptions = {
+      transport: Transport.GRPC,
+      options: {
+        url: address,
+        package: CHAT_PACKAGE,
+        packageDefinition: loadChatPackageDefinition(),
+        gracefulShutdown: true,
+        onLoadPackageDefinition: (_pkg: unknown, server: Server) => {
+          grpcServer = server;
+          health.addToServer(server);
+          // Reflection lists what this process serves: its chat service and grpc.health.v1.
+          new ReflectionService(loadChatPackageDefinition([healthProtoPath]), {
+            services: [`${CHAT_PACKAGE}.${definition.grpcService}`, 'grpc.health.v1.Health'],
+          }).addToServer(server);
+        },
+      },
+    };
+    const app = await NestFactory.createMicroservice(RootModule, {
+      ...grpcOptions,
+      logger: new NestPinoLogger(logger),
+    });
+    app.useGlobalFilters(new GrpcErrorFilter(logger));
+    await app.listen();
+    await health.check();
+    health.start();
+    logger.info(
+      { address, grpcService: `${CHAT_PACKAGE}.${definition.grpcService}` },
+      'gRPC server listening',
+    );
+
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        health.beginShutdown();
+        const forced = setTimeout(() => {
+          logger.warn(
+            { timeoutMs: config.shutdownTimeoutMs },
+            'Calls still in flight at the shutdown deadline; cancelling them',
+          );
+          grpcServer?.forceShutdown();
+        }, config.shutdownTimeoutMs);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(forced);
+          await connection.drain().catch(() => connection.close());
+          await dataSource.destroy();
+          logger.info('Stopped');
+        }
+      })());
+    return { app, address, dataSource, nats: connection, health, close };
+  } catch (error) {
+    await nats?.close().catch(() => undefined);
+    await dataSource.destroy().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,13 @@
+export { createDataSource, type DataSourceSettings } from './data-source';
+export {
+  inspectDatabaseError,
+  isTransientTransactionError,
+  isUniqueViolation,
+  mapDatabaseError,
+  PostgresErrorCode,
+  type DatabaseErrorInfo,
+} from './database-errors';
+export { checkDatabase } from './health';
+export { consoleLogger, type PersistenceLogger } from './logger';
+export { migrationLockKey, runMigrations, type RunMigrationsOptions } from './migrations';
+export { withTransaction, type IsolationLevel, type TransactionOptions } from './transaction';

@@ -1,0 +1,7 @@
+// Tests of whole services: boot an app in-process with a typed client, run the
+// built apps as processes, ask reflection, and the expectations every service
+// shares. For tests only (lint forbids it elsewhere).
+export { bootService, testLogLevel, type BootOptions, type TestService } from './service-harness';
+export { bundlePath, launchApp, workspaceRoot, type LaunchedApp } from './process-launcher';
+export { describeByReflection } from './reflection-client';
+export { itAnswersUnimplemented, itServesHealth } from './service-expectations';
