@@ -3,6 +3,8 @@ const { transform, transformIgnorePatterns } = require('./jest.preset.cjs');
 
 module.exports = {
   maxWorkers: 2,
+  // Global options are ignored inside project configs: repeat the preset's here.
+  testTimeout: 60_000,
   // PostgreSQL and NATS are located (or started as containers) once per run.
   transform,
   transformIgnorePatterns,

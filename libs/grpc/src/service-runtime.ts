@@ -7,7 +7,16 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { DataSource, type MigrationInterface } from 'typeorm';
 import type { z } from 'zod';
 import { CHAT_PACKAGE, loadChatPackageDefinition } from '@chat/contract';
-import { checkNats, connectNats, type NatsConnection } from '@chat/messaging';
+import {
+  checkNats,
+  connectNats,
+  ensureEventStreams,
+  EventConsumer,
+  OutboxRelay,
+  UnitOfWork,
+  type EventHandlerSet,
+  type NatsConnection,
+} from '@chat/messaging';
 import { checkDatabase, createDataSource, runMigrations } from '@chat/persistence';
 import type { ServiceConfig } from './config';
 import { GrpcErrorFilter } from './error-mapping';
@@ -33,6 +42,11 @@ export interface ServiceDefinition<Extra extends z.ZodRawShape = Record<string, 
   module: Type<unknown>;
   migrations: Array<new () => MigrationInterface>;
   entities?: Array<Type<unknown>>;
+  /**
+   * The app's event consumers (a provider of its module). When set, the service runs
+   * a durable JetStream consumer named after the app.
+   */
+  eventHandlers?: Type<EventHandlerSet>;
   /** Service-specific environment variables. */
   extraConfig?: Extra;
 }
@@ -44,6 +58,8 @@ export interface RunningService {
   dataSource: DataSource;
   nats: NatsConnection;
   health: HealthMonitor;
+  relay: OutboxRelay;
+  consumer: EventConsumer | undefined;
   close(): Promise<void>;
 }
 
@@ -113,6 +129,15 @@ export async function startService<Extra extends z.ZodRawShape>(
       connectNats({ url: config.natsUrl, name: definition.name, logger }),
     );
     const connection = nats;
+    const streamSettings = { stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix };
+    await untilAvailable('NATS JetStream', deadline, logger, () =>
+      ensureEventStreams(connection, streamSettings),
+    );
+    const relay = new OutboxRelay({ dataSource, nats: connection, logger });
+    const unitOfWork = new UnitOfWork({ dataSource, relay, source: definition.name, ...streamSettings });
+    const consumer = definition.eventHandlers
+      ? new EventConsumer({ name: definition.name, dataSource, nats: connection, logger, ...streamSettings })
+      : undefined;
     const health = new HealthMonitor(
       `${CHAT_PACKAGE}.${definition.grpcService}`,
       { database: () => checkDatabase(dataSource, 1_000), nats: () => checkNats(connection, 1_000) },
@@ -129,6 +154,9 @@ export async function startService<Extra extends z.ZodRawShape>(
           { provide: LOGGER, useValue: logger },
           { provide: NATS_CONNECTION, useValue: connection },
           { provide: HealthMonitor, useValue: health },
+          { provide: UnitOfWork, useValue: unitOfWork },
+          { provide: OutboxRelay, useValue: relay },
+          ...(consumer ? [{ provide: EventConsumer, useValue: consumer }] : []),
           { provide: DataSource, useValue: dataSource },
         ];
         return { module: ServiceRuntimeModule, providers, exports: providers.map((p) => p.provide) };
@@ -163,6 +191,11 @@ export async function startService<Extra extends z.ZodRawShape>(
     });
     app.useGlobalFilters(new GrpcErrorFilter(logger));
     await app.listen();
+    if (consumer && definition.eventHandlers) {
+      consumer.setHandlers(app.get(definition.eventHandlers).handlers());
+      await consumer.start();
+    }
+    relay.start();
     await health.check();
     health.start();
     logger.info(
@@ -185,12 +218,14 @@ export async function startService<Extra extends z.ZodRawShape>(
           await app.close();
         } finally {
           clearTimeout(forced);
+          await consumer?.stop();
+          await relay.stop();
           await connection.drain().catch(() => connection.close());
           await dataSource.destroy();
           logger.info('Stopped');
         }
       })());
-    return { app, address, dataSource, nats: connection, health, close };
+    return { app, address, dataSource, nats: connection, health, relay, consumer, close };
   } catch (error) {
     await nats?.close().catch(() => undefined);
     await dataSource.destroy().catch(() => undefined);

@@ -140,7 +140,12 @@ describe('runMigrations', () => {
       [SCHEMA],
     );
     expect(tables.map((table) => table.tablename).sort()).toEqual(['migrations', 'notes']);
-    const locks = await rows(dataSource, `SELECT 1 FROM pg_locks WHERE locktype = 'advisory'`);
+    // Only this test's database: other tests hold advisory locks of their own meanwhile.
+    const locks = await rows(
+      dataSource,
+      `SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+       WHERE l.locktype = 'advisory' AND d.datname = current_database()`,
+    );
     expect(locks).toEqual([]);
   });
 

@@ -1,0 +1,310 @@
+import { randomUUID } from 'node:crypto';
+import { EventType, type ChatEvent } from '@chat/contract';
+import { eventually, TcpProxy } from '@chat/testing';
+import { messageSent, MessagingFixture } from '../test/messaging-fixture';
+import { connectNats } from './nats-connection';
+
+describe('outbox → JetStream → consumer', () => {
+  let fixture: MessagingFixture;
+
+  beforeEach(async () => {
+    fixture = await MessagingFixture.start();
+  });
+
+  afterEach(async () => {
+    await fixture?.close();
+  });
+
+  it('delivers a committed event once, with its sequence, as a CloudEvents envelope', async () => {
+    const relay = fixture.relay();
+    const seen: ChatEvent[] = [];
+    await fixture.consumer('a', { before: async (event) => void seen.push(event) });
+    const conversation = randomUUID();
+    await fixture
+      .unitOfWork(relay)
+      .run((tx) => tx.publish(EventType.MessageSent, conversation, messageSent(conversation, 'hi')));
+
+    await eventually(async () => (await fixture.applied()).length === 1);
+    await relay.idle();
+    expect(await fixture.streamMessages()).toBe(1);
+    expect(seen[0]).toMatchObject({
+      specversion: '1.0',
+      source: 'test-service',
+      type: 'chat.message.sent.v1',
+      subject: conversation,
+      datacontenttype: 'application/json',
+      sequence: 1,
+      data: { conversationId: conversation, text: 'hi' },
+    });
+  });
+
+  it('publishes nothing when the transaction rolls back', async () => {
+    const relay = fixture.relay();
+    await fixture.consumer('a');
+    const conversation = randomUUID();
+    await expect(
+      fixture.unitOfWork(relay).run(async (tx) => {
+        await tx.publish(EventType.MessageSent, conversation, messageSent(conversation, 'never'));
+        throw new Error('the use case failed');
+      }),
+    ).rejects.toThrow('the use case failed');
+
+    await relay.drain();
+    expect(await fixture.dataSource.query('SELECT count(*)::int AS n FROM outbox')).toEqual([{ n: 0 }]);
+    expect(await fixture.streamMessages()).toBe(0);
+    expect(await fixture.applied()).toEqual([]);
+  });
+
+  it('delivers once what was committed while the relay was down, after a restart', async () => {
+    const deadRelay = fixture.relay({ start: false }); // committed, never published: the crash window
+    const conversation = randomUUID();
+    for (const text of ['one', 'two', 'three']) {
+      await fixture
+        .unitOfWork(deadRelay)
+        .run((tx) => tx.publish(EventType.MessageSent, conversation, messageSent(conversation, text)));
+    }
+    expect(await fixture.streamMessages()).toBe(0);
+
+    fixture.relay(); // the restarted process: its sweep finds the rows
+    await fixture.consumer('a');
+    await eventually(async () => (await fixture.applied()).length === 3);
+    expect((await fixture.applied()).map((event) => event.sequence)).toEqual([1, 2, 3]);
+    expect(await fixture.streamMessages()).toBe(3);
+    const [{ unsent }] = await fixture.dataSource.query(
+      'SELECT count(*)::int AS unsent FROM outbox WHERE sent_at IS NULL',
+    );
+    expect(unsent).toBe(0);
+  });
+
+  it('applies an event delivered twice only once', async () => {
+    await fixture.consumer('a');
+    const conversation = randomUUID();
+    const envelope = JSON.stringify({
+      specversion: '1.0',
+      id: randomUUID(),
+      source: 'test-service',
+      type: EventType.MessageSent,
+      subject: conversation,
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      sequence: 1,
+      data: messageSent(conversation, 'twice'),
+    });
+    // Different Nats-Msg-Ids, so JetStream keeps both: only the consumer's inbox can de-duplicate.
+    await fixture.publishRaw('message.sent.v1', envelope, randomUUID());
+    await fixture.publishRaw('message.sent.v1', envelope, randomUUID());
+
+    await eventually(
+      async () =>
+        (await fixture.consumers[0]!.waitUntilCaughtUp(1_000)) &&
+        fixture.streamMessages().then((n) => n === 2),
+    );
+    expect(await fixture.applied()).toHaveLength(1);
+  });
+
+  it('applies once an event whose handler fails twice and then succeeds', async () => {
+    const relay = fixture.relay();
+    let attempts = 0;
+    await fixture.consumer('a', {
+      before: async () => {
+        attempts += 1;
+        if (attempts <= 2) throw new Error(`flaky projection, attempt ${attempts}`);
+      },
+    });
+    const conversation = randomUUID();
+    await fixture
+      .unitOfWork(relay)
+      .run((tx) => tx.publish(EventType.MessageSent, conversation, messageSent(conversation, 'x')));
+
+    await eventually(async () => (await fixture.applied()).length === 1);
+    await fixture.consumers[0]!.waitUntilCaughtUp(2_000);
+    expect(attempts).toBe(3);
+    expect(await fixture.applied()).toHaveLength(1);
+  });
+
+  it('dead-letters a poison event after MaxDeliver and keeps the later events flowing', async () => {
+    const relay = fixture.relay();
+    await fixture.consumer('a', {
+      before: async (event) => {
+        if (event.data.text === 'poison') throw new Error('cannot project this');
+      },
+    });
+    const conversation = randomUUID();
+    const uow = fixture.unitOfWork(relay);
+    for (const text of ['before', 'poison', 'after']) {
+      await uow.run((tx) => tx.publish(EventType.MessageSent, conversation, messageSent(conversation, text)));
+    }
+    await fixture.publishRaw('message.sent.v1', '{not json', randomUUID());
+
+    await eventually(async () => (await fixture.applied()).length === 2, { timeoutMs: 15_000 });
+    expect((await fixture.applied()).map((event) => event.sequence)).toEqual([1, 3]);
+    await eventually(async () => (await fixture.deadLetters()).length === 2);
+    const deadLetters = await fixture.deadLetters();
+    expect(deadLetters.map((letter) => letter.reason)).toEqual(
+      expect.arrayContaining(['handler failed 3 times', expect.stringMatching(/payload is not JSON/)]),
+    );
+    expect(
+      deadLetters.every(
+        (letter) => letter.subject === `deadletter.${fixture.natsServer.subjectPrefix}.projector`,
+      ),
+    ).toBe(true);
+    const [{ outcome }] = await fixture.dataSource.query(`SELECT outcome FROM inbox WHERE sequence = 2`);
+    expect(outcome).toBe('dead-lettered');
+  });
+
+  it('shares the durable consumer between two instances: each event applied by exactly one', async () => {
+    const relay = fixture.relay();
+    await fixture.consumer('first');
+    await fixture.consumer('second');
+    const uow = fixture.unitOfWork(relay);
+    const conversations = Array.from({ length: 20 }, () => randomUUID());
+    await Promise.all(
+      conversations.flatMap((conversation) =>
+        Array.from({ length: 10 }, (_, index) =>
+          uow.run((tx) =>
+            tx.publish(EventType.MessageSent, conversation, messageSent(conversation, `m${index}`)),
+          ),
+        ),
+      ),
+    );
+
+    await eventually(async () => (await fixture.applied()).length >= 200, { timeoutMs: 20_000 });
+    await Promise.all(fixture.consumers.map((consumer) => consumer.waitUntilCaughtUp(5_000)));
+    const applied = await fixture.applied();
+    expect(applied).toHaveLength(200);
+    expect(new Set(applied.map((event) => event.eventId)).size).toBe(200);
+    for (const conversation of conversations) {
+      const sequences = applied
+        .filter((event) => event.conversationId === conversation)
+        .map((event) => event.sequence);
+      expect(sequences).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    }
+  });
+
+  it('waits at the catch-up barrier until everything published so far is applied', async () => {
+    const relay = fixture.relay();
+    const consumer = await fixture.consumer('a', {
+      before: () => new Promise((resolve) => setTimeout(resolve, 10)),
+    });
+    const uow = fixture.unitOfWork(relay);
+    const conversation = randomUUID();
+    for (let index = 0; index < 20; index += 1) {
+      await uow.run((tx) =>
+        tx.publish(EventType.MessageSent, conversation, messageSent(conversation, `m${index}`)),
+      );
+    }
+    await relay.idle();
+    await eventually(async () => (await fixture.streamMessages()) === 20);
+
+    expect(await consumer.waitUntilCaughtUp(10_000)).toBe(true);
+    expect(await fixture.applied()).toHaveLength(20);
+  });
+
+  it('gives up at the catch-up barrier after its timeout when the consumer is stuck', async () => {
+    const relay = fixture.relay();
+    let release: () => void = () => undefined;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const consumer = await fixture.consumer('a', { before: () => stuck });
+    const conversation = randomUUID();
+    await fixture
+      .unitOfWork(relay)
+      .run((tx) => tx.publish(EventType.MessageSent, conversation, messageSent(conversation, 'x')));
+    await eventually(async () => (await fixture.streamMessages()) === 1);
+
+    const started = Date.now();
+    expect(await consumer.waitUntilCaughtUp(300)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(5_000); // bounded, not a performance claim
+    release();
+    expect(await consumer.waitUntilCaughtUp(10_000)).toBe(true);
+  });
+
+  it('applies 1,000 events of one conversation, written by concurrent transactions, in sequence order', async () => {
+    const relay = fixture.relay();
+    await fixture.consumer('a');
+    const conversation = randomUUID();
+    const uow = fixture.unitOfWork(relay);
+    await Promise.all(
+      Array.from({ length: 1_000 }, (_, index) =>
+        uow.run((tx) =>
+          tx.publish(EventType.MessageSent, conversation, messageSent(conversation, `n${index}`)),
+        ),
+      ),
+    );
+
+    await eventually(async () => (await fixture.applied()).length === 1_000, {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
+    const sequences = (await fixture.applied()).map((event) => event.sequence);
+    expect(sequences).toEqual(Array.from({ length: 1_000 }, (_, index) => index + 1));
+  });
+});
+
+describe('outbox → JetStream → consumer through a NATS outage', () => {
+  let fixture: MessagingFixture;
+  let proxy: TcpProxy;
+
+  beforeEach(async () => {
+    const probe = await MessagingFixture.start();
+    const natsUrl = new URL(probe.natsServer.url);
+    proxy = await TcpProxy.start(natsUrl.hostname, Number(natsUrl.port || 4222));
+    await probe.close();
+    fixture = await MessagingFixture.start(`nats://127.0.0.1:${proxy.port}`);
+  });
+
+  afterEach(async () => {
+    await fixture?.close();
+    await proxy?.close();
+  });
+
+  it.each([
+    ['the relay', false],
+    ['the relay and the consumer', true],
+  ])(
+    'delivers every event once after NATS was unreachable for 10 s to %s while publishing',
+    async (_, consumerCut) => {
+      const relay = fixture.relay({ sweepIntervalMs: 250 });
+      const direct = await connectNats({ url: fixture.natsServer.url, name: 'messaging-test-consumer' });
+      try {
+        await fixture.consumer('a', {}, consumerCut ? fixture.nats : direct);
+        const uow = fixture.unitOfWork(relay);
+        const conversations = [randomUUID(), randomUUID()];
+        const publishSome = async (from: number, count: number) => {
+          for (let index = from; index < from + count; index += 1) {
+            const conversation = conversations[index % 2]!;
+            await uow.run((tx) =>
+              tx.publish(EventType.MessageSent, conversation, messageSent(conversation, `e${index}`)),
+            );
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        };
+        await publishSome(0, 20);
+        proxy.cut();
+        const outage = publishSome(20, 100); // ~2 s of commits while the relay cannot reach NATS
+        await new Promise((resolve) => setTimeout(resolve, 10_000));
+        await outage;
+        proxy.restore();
+        await publishSome(120, 20);
+
+        await eventually(async () => (await fixture.applied()).length >= 140, {
+          timeoutMs: 30_000,
+          intervalMs: 250,
+        });
+        expect(await fixture.consumers[0]!.waitUntilCaughtUp(20_000)).toBe(true);
+        const applied = await fixture.applied();
+        expect(applied).toHaveLength(140);
+        expect(new Set(applied.map((event) => event.eventId)).size).toBe(140);
+        for (const conversation of conversations) {
+          const sequences = applied
+            .filter((event) => event.conversationId === conversation)
+            .map((event) => event.sequence);
+          expect(sequences).toEqual(Array.from({ length: 70 }, (_, index) => index + 1));
+        }
+      } finally {
+        await Promise.all(fixture.consumers.splice(0).map((consumer) => consumer.stop()));
+        await Promise.all(fixture.relays.splice(0).map((r) => r.stop()));
+        await direct.drain();
+      }
+    },
+  );
+});

@@ -1,0 +1,196 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import { EventType, type ChatEvent, type MessageSent } from '@chat/contract';
+import { createDataSource, runMigrations } from '@chat/persistence';
+import { provisionDatabase, provisionNats, type TestDatabase, type TestNats } from '@chat/testing';
+import {
+  connectNats,
+  deadLetterStream,
+  ensureEventStreams,
+  EventConsumer,
+  messagingMigrations,
+  OutboxRelay,
+  UnitOfWork,
+  type EventConsumerOptions,
+  type EventHandler,
+  type NatsConnection,
+} from '../src';
+
+/** A projection for tests: every applied event, in the order it was applied. */
+class CreateAppliedEvents1764000000001 implements MigrationInterface {
+  name = 'CreateAppliedEvents1764000000001';
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.query(`CREATE TABLE applied_events (
+      applied_order bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      event_id uuid NOT NULL,
+      conversation_id text NOT NULL,
+      sequence bigint NOT NULL,
+      applied_by text NOT NULL
+    )`);
+  }
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query('DROP TABLE applied_events');
+  }
+}
+
+export const silentLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+export interface AppliedEvent {
+  eventId: string;
+  conversationId: string;
+  sequence: number;
+  appliedBy: string;
+}
+
+/** The outbox, relay and consumers of one fake service on a fresh database and stream. */
+export class MessagingFixture {
+  readonly consumers: EventConsumer[] = [];
+  readonly relays: OutboxRelay[] = [];
+
+  private constructor(
+    readonly database: TestDatabase,
+    readonly natsServer: TestNats,
+    readonly dataSource: DataSource,
+    readonly nats: NatsConnection,
+  ) {}
+
+  static async start(natsUrl?: string): Promise<MessagingFixture> {
+    const database = await provisionDatabase({ prefix: 'messaging' });
+    const natsServer = await provisionNats({ prefix: 'messaging' });
+    const dataSource = createDataSource({
+      url: database.url,
+      schema: 'messaging_test',
+      applicationName: 'messaging-test',
+      migrations: [...messagingMigrations, CreateAppliedEvents1764000000001],
+      logger: silentLogger,
+    });
+    await dataSource.initialize();
+    await runMigrations(dataSource, { schema: 'messaging_test', logger: silentLogger });
+    const nats = await connectNats({ url: natsUrl ?? natsServer.url, name: 'messaging-test' });
+    await ensureEventStreams(nats, {
+      stream: natsServer.streamName,
+      subjectPrefix: natsServer.subjectPrefix,
+    });
+    return new MessagingFixture(database, natsServer, dataSource, nats);
+  }
+
+  relay(options: { sweepIntervalMs?: number; start?: boolean } = {}): OutboxRelay {
+    const relay = new OutboxRelay({
+      dataSource: this.dataSource,
+      nats: this.nats,
+      logger: silentLogger,
+      sweepIntervalMs: options.sweepIntervalMs ?? 200,
+      publishTimeoutMs: 2_000,
+    });
+    if (options.start ?? true) relay.start();
+    this.relays.push(relay);
+    return relay;
+  }
+
+  unitOfWork(relay: OutboxRelay): UnitOfWork {
+    return new UnitOfWork({
+      dataSource: this.dataSource,
+      relay,
+      source: 'test-service',
+      subjectPrefix: this.natsServer.subjectPrefix,
+    });
+  }
+
+  /** A consumer whose MessageSent handler records the event in applied_events. */
+  async consumer(
+    appliedBy: string,
+    options: Partial<EventConsumerOptions> & {
+      before?: (event: ChatEvent<typeof EventType.MessageSent>) => Promise<void>;
+    } = {},
+    nats: NatsConnection = this.nats,
+  ): Promise<EventConsumer> {
+    const record: EventHandler<typeof EventType.MessageSent> = async (event, manager) => {
+      await options.before?.(event);
+      await manager.query(
+        'INSERT INTO applied_events (event_id, conversation_id, sequence, applied_by) VALUES ($1, $2, $3, $4)',
+        [event.id, event.subject, event.sequence, appliedBy],
+      );
+    };
+    const consumer = new EventConsumer({
+      name: 'projector',
+      dataSource: this.dataSource,
+      nats,
+      stream: this.natsServer.streamName,
+      subjectPrefix: this.natsServer.subjectPrefix,
+      handlers: { [EventType.MessageSent]: record },
+      logger: silentLogger,
+      maxAttempts: 3,
+      backoffMs: [50, 50, 50],
+      ...options,
+    });
+    await consumer.start();
+    this.consumers.push(consumer);
+    return consumer;
+  }
+
+  async applied(): Promise<AppliedEvent[]> {
+    const rows = (await this.dataSource.query(
+      'SELECT event_id, conversation_id, sequence, applied_by FROM applied_events ORDER BY applied_order',
+    )) as Array<{ event_id: string; conversation_id: string; sequence: string; applied_by: string }>;
+    return rows.map((row) => ({
+      eventId: row.event_id,
+      conversationId: row.conversation_id,
+      sequence: Number(row.sequence),
+      appliedBy: row.applied_by,
+    }));
+  }
+
+  /** Messages in the event stream (what the relay published). */
+  async streamMessages(): Promise<number> {
+    const manager = await jetstreamManager(this.nats);
+    return (await manager.streams.info(this.natsServer.streamName)).state.messages;
+  }
+
+  async deadLetters(): Promise<Array<{ subject: string; reason: string | undefined; data: string }>> {
+    const manager = await jetstreamManager(this.nats);
+    const stream = deadLetterStream(this.natsServer.streamName);
+    const count = (await manager.streams.info(stream)).state.messages;
+    const result = [];
+    for (let seq = 1; seq <= count; seq += 1) {
+      const message = await manager.streams.getMessage(stream, { seq });
+      result.push({
+        subject: message!.subject,
+        reason: message!.header.get('Chat-Dead-Letter-Reason') || undefined,
+        data: new TextDecoder().decode(message!.data),
+      });
+    }
+    return result;
+  }
+
+  /** Publishes raw bytes straight to an event subject, bypassing the outbox. */
+  async publishRaw(subjectSuffix: string, payload: string, msgID: string): Promise<void> {
+    await jetstream(this.nats).publish(`${this.natsServer.subjectPrefix}.${subjectSuffix}`, payload, {
+      msgID,
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.consumers.map((consumer) => consumer.stop()));
+    await Promise.all(this.relays.map((relay) => relay.stop()));
+    await this.nats.drain().catch(() => undefined);
+    await this.dataSource.destroy();
+    await this.natsServer.cleanup();
+    await this.database.drop();
+  }
+}
+
+export function messageSent(conversationId: string, text: string): MessageSent {
+  return {
+    conversationId,
+    messageId: crypto.randomUUID(),
+    seq: 1,
+    senderId: 'alice',
+    text,
+    createdAt: new Date().toISOString(),
+  };
+}
