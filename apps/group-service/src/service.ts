@@ -1,13 +1,15 @@
 import type { ServiceDefinition } from '@chat/grpc';
 import { AppModule } from './app.module';
+import { groupLimitsConfig } from './group-limits';
 import { migrations } from './persistence/migrations';
 
 /** group-service: group conversations and their participants with roles (ARCHITECTURE §1). */
-export const groupService: ServiceDefinition = {
+export const groupService: ServiceDefinition<typeof groupLimitsConfig> = {
   name: 'group-service',
   grpcService: 'GroupService',
   defaultPort: 50053,
   schema: 'group_service',
   module: AppModule,
   migrations,
+  extraConfig: groupLimitsConfig,
 };

@@ -140,19 +140,33 @@ describe('the three services as separate processes', () => {
       });
     });
 
-    it('reaches GroupService and MessageService with seed-shaped requests and gets their real answers', async () => {
-      const group = await call(seed['group']!, 'Create', { user_id: 'alice', data: { name: 'Climbers' } });
+    it('creates a group with a seed-shaped request and reads the seed ConversationData', async () => {
+      const created = await call(seed['group']!, 'Create', { user_id: 'alice', data: { name: 'Climbers' } });
+      expect(created.error).toBeNull();
+      expect(created.reply).toMatchObject({ name: 'Climbers', group: true, creator_id: 'alice' });
+      expect(Object.keys(created.reply as object).sort()).toEqual([
+        'created_at',
+        'creator_id',
+        'group',
+        'id',
+        'name',
+        'updated_at',
+      ]);
+      const participants = await call(seed['group']!, 'GetParticipants', {
+        id: (created.reply as { id: string }).id,
+        user_id: 'alice',
+      });
+      expect(participants.reply).toMatchObject({ participants: [{ user_id: 'alice', is_admin: true }] });
+    });
+
+    it('reaches MessageService with a seed-shaped request and gets its real answer', async () => {
       const message = await call(seed['message']!, 'Send', {
         user_id: 'alice',
         conversation_id: '00000000-0000-4000-8000-000000000000',
         data: { text: 'hi' },
       });
-      // Until their issues land these RPCs are UNIMPLEMENTED by the service itself (the
-      // message names the RPC), which proves the seed-shaped request reached the handler.
-      expect([group.error?.code, group.error?.details]).toEqual([
-        status.UNIMPLEMENTED,
-        expect.stringContaining('GroupService.Create'),
-      ]);
+      // Until message-service's issue lands Send is UNIMPLEMENTED by the service itself
+      // (the message names the RPC), which proves the seed-shaped request reached the handler.
       expect([message.error?.code, message.error?.details]).toEqual([
         status.UNIMPLEMENTED,
         expect.stringContaining('MessageService.Send'),

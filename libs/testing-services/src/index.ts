@@ -5,3 +5,4 @@ export { bootService, testLogLevel, type BootOptions, type TestService } from '.
 export { bundlePath, launchApp, workspaceRoot, type LaunchedApp } from './process-launcher';
 export { describeByReflection } from './reflection-client';
 export { itAnswersUnimplemented, itServesHealth } from './service-expectations';
+export { EventRecorder } from './event-recorder';

@@ -15,6 +15,8 @@ export interface TestService<Client> {
   port: number;
   client: Client;
   databaseUrl: string;
+  /** The NATS server, stream and subject prefix this service publishes to. */
+  nats: { url: string; streamName: string; subjectPrefix: string };
   /** Stops the service, closes the client and drops the database and stream. */
   close(): Promise<void>;
 }
@@ -68,6 +70,7 @@ export async function bootService<Extra extends z.ZodRawShape, Client extends { 
       port,
       client,
       databaseUrl,
+      nats: { url: nats.url, streamName: nats.streamName, subjectPrefix: nats.subjectPrefix },
       close: async () => {
         client.close();
         await service.close();

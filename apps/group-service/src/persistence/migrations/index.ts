@@ -1,5 +1,9 @@
 import type { MigrationInterface } from 'typeorm';
 import { messagingMigrations } from '@chat/messaging';
+import { CreateGroups1764000000100 } from './1764000000100-create-groups';
 
 /** Every migration of the group_service schema, oldest first: the outbox and inbox, then the service's own. */
-export const migrations: Array<new () => MigrationInterface> = [...messagingMigrations];
+export const migrations: Array<new () => MigrationInterface> = [
+  ...messagingMigrations,
+  CreateGroups1764000000100,
+];

@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import { EventType } from '@chat/contract';
+import { GroupAction, planLeave, Role } from '@chat/domain';
+import { UnitOfWork } from '@chat/messaging';
+import { groupRepository } from '../persistence/group-repository';
+import { authorizeChange } from './group-access';
+import type { ParticipantView } from './group-views';
+
+/**
+ * Anyone leaves. When the owner leaves, the longest-standing admin (else member)
+ * becomes the owner; when the last participant leaves, the group is deleted.
+ */
+@Injectable()
+export class LeaveGroup {
+  constructor(private readonly unitOfWork: UnitOfWork) {}
+
+  execute(input: { groupId: string; userId: string }): Promise<ParticipantView[]> {
+    return this.unitOfWork.run(async (tx) => {
+      const { group, actor } = await authorizeChange(
+        tx.manager,
+        GroupAction.Leave,
+        input.groupId,
+        input.userId,
+      );
+      const participants = await groupRepository.participants(tx.manager, group.id);
+      const plan = planLeave(participants, input.userId);
+      const now = new Date().toISOString();
+      await groupRepository.deleteParticipant(tx.manager, actor.id);
+      await tx.publish(EventType.MemberRemoved, group.id, {
+        conversationId: group.id,
+        userId: actor.userId,
+        participantId: actor.id,
+        reason: 'left',
+        removedBy: actor.userId,
+        memberCount: group.memberCount - 1,
+        removedAt: now,
+      });
+      if (plan.kind === 'delete-group') {
+        await groupRepository.deleteGroup(tx.manager, group.id);
+        await tx.publish(EventType.ConversationDeleted, group.id, {
+          conversationId: group.id,
+          deletedAt: now,
+        });
+        return [];
+      }
+      const newOwner = plan.newOwner;
+      await groupRepository.updateGroup(tx.manager, group.id, {
+        memberCountDelta: -1,
+        ownerId: newOwner?.userId,
+      });
+      if (newOwner) {
+        await groupRepository.setRole(tx.manager, newOwner.id, Role.Owner);
+        await tx.publish(EventType.RoleChanged, group.id, {
+          conversationId: group.id,
+          changedBy: actor.userId,
+          changes: [
+            {
+              userId: newOwner.userId,
+              participantId: newOwner.id,
+              role: Role.Owner,
+              previousRole: newOwner.role,
+            },
+          ],
+          ownerId: newOwner.userId,
+          changedAt: now,
+        });
+      }
+      return groupRepository.participants(tx.manager, group.id);
+    });
+  }
+}
