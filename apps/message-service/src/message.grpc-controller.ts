@@ -1,34 +1,109 @@
-import { Controller } from '@nestjs/common';
-import { MessageServiceControllerMethods, type MessageServiceController, type Status } from '@chat/contract';
-import { HealthMonitor, notImplementedYet } from '@chat/grpc';
+import { Controller, Inject } from '@nestjs/common';
+import {
+  MessageServiceControllerMethods,
+  type CreateMessageInput,
+  type DeleteMessageInput,
+  type GetConversation,
+  type MessageData,
+  type MessageList,
+  type MessageServiceController,
+  type Status,
+  type UpdateMessageInput,
+} from '@chat/contract';
+import { parseMessageText, parsePageSize, parseUserId, parseUuid, type DomainLimits } from '@chat/domain';
+import { HealthMonitor, SERVICE_CONFIG, type ServiceConfig } from '@chat/grpc';
+import type { MessageConfig } from './message-settings';
+import { DeleteMessage } from './use-cases/delete-message';
+import { EditMessage } from './use-cases/edit-message';
+import { ListMessages } from './use-cases/list-messages';
+import type { MessageView } from './use-cases/message-views';
+import { SendMessage } from './use-cases/send-message';
 
-/** Transport only: maps gRPC requests to use cases and their results back. */
+function messageData(message: MessageView): MessageData {
+  return {
+    conversationId: message.conversationId,
+    senderId: message.senderId,
+    ...(message.replyId ? { replyId: message.replyId } : {}),
+    text: message.text,
+    id: message.id,
+    createdAt: message.createdAt.toISOString(),
+    ...(message.updatedAt ? { updatedAt: message.updatedAt.toISOString() } : {}),
+    deleted: message.deleted,
+    ...(message.clientMessageId ? { clientMessageId: message.clientMessageId } : {}),
+    seq: message.seq,
+  };
+}
+
+/** An optional idempotency key: empty means none; otherwise 1–128 printable characters. */
+function clientMessageId(value: string): string | undefined {
+  return value ? parseUserId(value, 'client_message_id') : undefined;
+}
+
+/** Transport only: validates and maps requests to use cases, and results back. */
 @Controller()
 @MessageServiceControllerMethods()
 export class MessageGrpcController implements MessageServiceController {
-  constructor(private readonly monitor: HealthMonitor) {}
+  private readonly limits: Pick<DomainLimits, 'textMaxLength'>;
+
+  constructor(
+    private readonly monitor: HealthMonitor,
+    @Inject(SERVICE_CONFIG) config: ServiceConfig<MessageConfig>,
+    private readonly sendMessage: SendMessage,
+    private readonly editMessage: EditMessage,
+    private readonly deleteMessage: DeleteMessage,
+    private readonly listMessages: ListMessages,
+  ) {
+    this.limits = { textMaxLength: config.extra.MESSAGE_TEXT_MAX_LENGTH };
+  }
 
   async health(): Promise<Status> {
     return { success: (await this.monitor.check()).serving };
   }
 
-  send(): never {
-    return notImplementedYet('MessageService', 'Send');
+  async send(request: CreateMessageInput): Promise<MessageData> {
+    const message = await this.sendMessage.execute({
+      conversationId: parseUuid(request.conversationId, 'conversation_id'),
+      userId: parseUserId(request.userId),
+      text: parseMessageText(request.data?.text, this.limits, 'data.text'),
+      clientMessageId: clientMessageId(request.clientMessageId),
+    });
+    return messageData(message);
   }
 
-  update(): never {
-    return notImplementedYet('MessageService', 'Update');
+  async reply(request: UpdateMessageInput): Promise<MessageData> {
+    const message = await this.sendMessage.execute({
+      replyToId: parseUuid(request.id, 'id'),
+      userId: parseUserId(request.userId),
+      text: parseMessageText(request.data?.text, this.limits, 'data.text'),
+      clientMessageId: clientMessageId(request.clientMessageId),
+    });
+    return messageData(message);
   }
 
-  delete(): never {
-    return notImplementedYet('MessageService', 'Delete');
+  async update(request: UpdateMessageInput): Promise<MessageData> {
+    const message = await this.editMessage.execute({
+      messageId: parseUuid(request.id, 'id'),
+      userId: parseUserId(request.userId),
+      text: parseMessageText(request.data?.text, this.limits, 'data.text'),
+    });
+    return messageData(message);
   }
 
-  reply(): never {
-    return notImplementedYet('MessageService', 'Reply');
+  async delete(request: DeleteMessageInput): Promise<Status> {
+    await this.deleteMessage.execute({
+      messageId: parseUuid(request.id, 'id'),
+      userId: parseUserId(request.userId),
+    });
+    return { success: true };
   }
 
-  list(): never {
-    return notImplementedYet('MessageService', 'List');
+  async list(request: GetConversation): Promise<MessageList> {
+    const page = await this.listMessages.execute({
+      conversationId: parseUuid(request.id, 'id'),
+      userId: parseUserId(request.userId),
+      pageSize: parsePageSize(request.pageSize),
+      pageToken: request.pageToken,
+    });
+    return { messages: page.messages.map(messageData), nextPageToken: page.nextPageToken };
   }
 }

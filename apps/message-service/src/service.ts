@@ -1,13 +1,17 @@
 import type { ServiceDefinition } from '@chat/grpc';
 import { AppModule } from './app.module';
+import { MembershipConsumers } from './consumers/membership.consumers';
+import { messageConfig } from './message-settings';
 import { migrations } from './persistence/migrations';
 
 /** message-service: messages and the membership projection (ARCHITECTURE §1). */
-export const messageService: ServiceDefinition = {
+export const messageService: ServiceDefinition<typeof messageConfig> = {
   name: 'message-service',
   grpcService: 'MessageService',
   defaultPort: 50052,
   schema: 'message_service',
   module: AppModule,
   migrations,
+  extraConfig: messageConfig,
+  eventHandlers: MembershipConsumers,
 };

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { credentials, loadPackageDefinition, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadSync as loadProto } from '@grpc/proto-loader';
 import { loadSync, Service } from 'protobufjs';
 import {
@@ -159,18 +159,21 @@ describe('the three services as separate processes', () => {
       expect(participants.reply).toMatchObject({ participants: [{ user_id: 'alice', is_admin: true }] });
     });
 
-    it('reaches MessageService with a seed-shaped request and gets its real answer', async () => {
-      const message = await call(seed['message']!, 'Send', {
-        user_id: 'alice',
-        conversation_id: '00000000-0000-4000-8000-000000000000',
-        data: { text: 'hi' },
+    it('sends a seed-shaped message to a group it just created and reads the seed MessageData', async () => {
+      const created = await call(seed['group']!, 'Create', { user_id: 'bob', data: { name: 'Seed group' } });
+      const conversationId = (created.reply as { id: string }).id;
+      // message-service learns of the group from group-service's event; Send waits for it.
+      const sent = await call(seed['message']!, 'Send', {
+        user_id: 'bob',
+        conversation_id: conversationId,
+        data: { text: 'hello from the seed card' },
       });
-      // Until message-service's issue lands Send is UNIMPLEMENTED by the service itself
-      // (the message names the RPC), which proves the seed-shaped request reached the handler.
-      expect([message.error?.code, message.error?.details]).toEqual([
-        status.UNIMPLEMENTED,
-        expect.stringContaining('MessageService.Send'),
-      ]);
+      expect(sent.error).toBeNull();
+      expect(sent.reply).toEqual({
+        conversation_id: conversationId,
+        sender_id: 'bob',
+        text: 'hello from the seed card',
+      });
     });
   });
 });

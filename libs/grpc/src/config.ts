@@ -15,6 +15,8 @@ export interface ServiceConfig<Extra = Record<string, never>> {
   startupTimeoutMs: number;
   /** How long calls in flight may take to finish after SIGTERM. */
   shutdownTimeoutMs: number;
+  /** Signs page tokens; the same on every replica of every service. */
+  pageTokenSecret: string;
   extra: Extra;
 }
 
@@ -23,6 +25,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/chat';
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+/** For development only: set PAGE_TOKEN_SECRET in production, the same for all replicas. */
+export const DEFAULT_PAGE_TOKEN_SECRET = 'development-page-token-secret';
 
 /** Raised when the environment is wrong; the message names every bad variable. */
 export class ConfigError extends Error {
@@ -68,6 +72,10 @@ function baseSchema(defaultPort: number) {
     HEALTH_INTERVAL_MS: milliseconds(2_000),
     STARTUP_TIMEOUT_MS: milliseconds(60_000),
     SHUTDOWN_TIMEOUT_MS: milliseconds(10_000),
+    PAGE_TOKEN_SECRET: z
+      .string()
+      .min(16, { message: 'must be at least 16 characters' })
+      .default(DEFAULT_PAGE_TOKEN_SECRET),
   };
 }
 
@@ -115,6 +123,7 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<string, never>>(
     healthIntervalMs: values['HEALTH_INTERVAL_MS'] as number,
     startupTimeoutMs: values['STARTUP_TIMEOUT_MS'] as number,
     shutdownTimeoutMs: values['SHUTDOWN_TIMEOUT_MS'] as number,
+    pageTokenSecret: values['PAGE_TOKEN_SECRET'] as string,
     extra: extra as z.infer<z.ZodObject<Extra>>,
   };
 }

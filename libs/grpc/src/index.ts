@@ -6,3 +6,4 @@ export * from './health-client';
 export * from './service-runtime';
 export * from './run-service';
 export * from './unimplemented';
+export * from './page-token';

@@ -67,6 +67,9 @@ class SequenceGapError extends Error {
 }
 
 const nanos = (ms: number) => ms * 1_000_000;
+
+/** For events of a tracked source that this consumer does not act on: they only advance the sequence. */
+const ignore: EventHandler = async () => undefined;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -245,10 +248,16 @@ export class EventConsumer {
   }
 
   private async handle(message: JsMsg, event: ChatEvent): Promise<void> {
-    const handler = this.handlers[event.type] as EventHandler | undefined;
+    let handler = this.handlers[event.type] as EventHandler | undefined;
     if (!handler) {
-      message.ack();
-      return;
+      // A service does not project its own events.
+      if (event.source === this.options.name) {
+        message.ack();
+        return;
+      }
+      // Another service's event this consumer does not act on (or a type newer than this
+      // version) still takes its place in that source's sequence for the conversation.
+      handler = ignore;
     }
     const delivery = message.info.deliveryCount;
     const keepAlive = setInterval(() => message.working(), 10_000);
@@ -312,9 +321,17 @@ export class EventConsumer {
         throw new SequenceGapError(`expected sequence ${last + 1}, got ${event.sequence}`);
       }
       const inserted = (await manager.query(
-        `INSERT INTO inbox (event_id, source, type, conversation_id, sequence) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO inbox (event_id, source, type, conversation_id, sequence, outcome)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-        [event.id, event.source, event.type, event.subject, event.sequence],
+        [
+          event.id,
+          event.source,
+          event.type,
+          event.subject,
+          event.sequence,
+          handler === ignore ? 'ignored' : 'applied',
+        ],
       )) as unknown[];
       if (inserted.length === 0) return 'duplicate';
       await handler(event, manager);
@@ -322,7 +339,7 @@ export class EventConsumer {
         `UPDATE inbox_sequence SET last_sequence = $3 WHERE source = $1 AND conversation_id = $2`,
         [event.source, event.subject, event.sequence],
       );
-      return 'applied';
+      return handler === ignore ? 'ignored' : 'applied';
     });
   }
 

@@ -3,6 +3,7 @@ import { EventType, type ChatEvent } from '@chat/contract';
 import { eventually, TcpProxy } from '@chat/testing';
 import { messageSent, MessagingFixture } from '../test/messaging-fixture';
 import { connectNats } from './nats-connection';
+import { UnitOfWork } from './unit-of-work';
 
 describe('outbox → JetStream → consumer', () => {
   let fixture: MessagingFixture;
@@ -100,6 +101,60 @@ describe('outbox → JetStream → consumer', () => {
         fixture.streamMessages().then((n) => n === 2),
     );
     expect(await fixture.applied()).toHaveLength(1);
+  });
+
+  it('keeps applying after an event type it does not handle from the same source', async () => {
+    const relay = fixture.relay();
+    await fixture.consumer('a');
+    const conversation = randomUUID();
+    const uow = fixture.unitOfWork(relay);
+    await uow.run((tx) => tx.publish(EventType.MessageSent, conversation, messageSent(conversation, 'one')));
+    await uow.run((tx) =>
+      tx.publish(EventType.MessageUpdated, conversation, {
+        conversationId: conversation,
+        messageId: randomUUID(),
+        seq: 1,
+        senderId: 'alice',
+        text: 'one!',
+        updatedAt: new Date().toISOString(),
+      }),
+    );
+    await uow.run((tx) => tx.publish(EventType.MessageSent, conversation, messageSent(conversation, 'two')));
+
+    await eventually(async () => (await fixture.applied()).length === 2);
+    expect((await fixture.applied()).map((event) => event.sequence)).toEqual([1, 3]);
+    expect(
+      await fixture.dataSource.query(`SELECT sequence::int, outcome FROM inbox ORDER BY sequence`),
+    ).toEqual([
+      { sequence: 1, outcome: 'applied' },
+      { sequence: 2, outcome: 'ignored' },
+      { sequence: 3, outcome: 'applied' },
+    ]);
+  });
+
+  it('does not record its own service’s events that it does not handle', async () => {
+    const relay = fixture.relay();
+    const consumer = await fixture.consumer('a');
+    const conversation = randomUUID();
+    const own = new UnitOfWork({
+      dataSource: fixture.dataSource,
+      relay,
+      source: consumer.name,
+      subjectPrefix: fixture.natsServer.subjectPrefix,
+    });
+    await own.run((tx) =>
+      tx.publish(EventType.MessageDeleted, conversation, {
+        conversationId: conversation,
+        messageId: randomUUID(),
+        seq: 1,
+        senderId: 'alice',
+        deletedBy: 'alice',
+        deletedAt: new Date().toISOString(),
+      }),
+    );
+    await relay.idle();
+    expect(await consumer.waitUntilCaughtUp(10_000)).toBe(true);
+    expect(await fixture.dataSource.query(`SELECT count(*)::int AS n FROM inbox`)).toEqual([{ n: 0 }]);
   });
 
   it('applies once an event whose handler fails twice and then succeeds', async () => {

@@ -6,3 +6,4 @@ export { bundlePath, launchApp, workspaceRoot, type LaunchedApp } from './proces
 export { describeByReflection } from './reflection-client';
 export { itAnswersUnimplemented, itServesHealth } from './service-expectations';
 export { EventRecorder } from './event-recorder';
+export { EventPublisher } from './event-publisher';

@@ -200,9 +200,12 @@ export async function provisionNats(options: ProvisionNatsOptions = {}): Promise
       if (closed) return;
       try {
         const manager = await jetstreamManager(connection);
-        await manager.streams.delete(streamName).catch((error: unknown) => {
-          if (!isStreamNotFound(error)) throw error;
-        });
+        // The stream and the dead-letter stream the services create beside it.
+        for (const name of [streamName, `${streamName}_DEADLETTER`]) {
+          await manager.streams.delete(name).catch((error: unknown) => {
+            if (!isStreamNotFound(error)) throw error;
+          });
+        }
       } finally {
         closed = true;
         await connection.close();

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DomainError, GroupErrorCode } from '@chat/domain';
-import { groupRepository } from '../persistence/group-repository';
+import { groupNotFound, groupRepository } from '../persistence/group-repository';
 import type { ParticipantView } from './group-views';
 
 /** The current participants with their roles, oldest first; for participants only. */
@@ -10,9 +10,9 @@ export class GetParticipants {
   constructor(private readonly dataSource: DataSource) {}
 
   async execute(input: { groupId: string; userId: string }): Promise<ParticipantView[]> {
-    const manager = this.dataSource.manager;
-    await groupRepository.findGroup(manager, input.groupId);
-    const participants = await groupRepository.participants(manager, input.groupId);
+    // One read: a group always has a participant, so none means there is no such group.
+    const participants = await groupRepository.participants(this.dataSource.manager, input.groupId);
+    if (participants.length === 0) throw groupNotFound();
     if (!participants.some((participant) => participant.userId === input.userId)) {
       throw DomainError.permissionDenied(
         GroupErrorCode.NotAMember,

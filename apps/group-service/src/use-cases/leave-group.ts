@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { EventType } from '@chat/contract';
+import { EventType, type MemberRemoved } from '@chat/contract';
 import { GroupAction, planLeave, Role } from '@chat/domain';
 import { UnitOfWork } from '@chat/messaging';
-import { groupRepository } from '../persistence/group-repository';
+import { groupRepository, type ParticipantRow } from '../persistence/group-repository';
 import { authorizeChange } from './group-access';
 import type { ParticipantView } from './group-views';
 
@@ -26,16 +26,8 @@ export class LeaveGroup {
       const plan = planLeave(participants, input.userId);
       const now = new Date().toISOString();
       await groupRepository.deleteParticipant(tx.manager, actor.id);
-      await tx.publish(EventType.MemberRemoved, group.id, {
-        conversationId: group.id,
-        userId: actor.userId,
-        participantId: actor.id,
-        reason: 'left',
-        removedBy: actor.userId,
-        memberCount: group.memberCount - 1,
-        removedAt: now,
-      });
       if (plan.kind === 'delete-group') {
+        await tx.publish(EventType.MemberRemoved, group.id, this.memberLeft(group.id, actor, 0, now));
         await groupRepository.deleteGroup(tx.manager, group.id);
         await tx.publish(EventType.ConversationDeleted, group.id, {
           conversationId: group.id,
@@ -49,6 +41,7 @@ export class LeaveGroup {
         ownerId: newOwner?.userId,
       });
       if (newOwner) {
+        // The new owner first, so consumers never see the group without one.
         await groupRepository.setRole(tx.manager, newOwner.id, Role.Owner);
         await tx.publish(EventType.RoleChanged, group.id, {
           conversationId: group.id,
@@ -65,7 +58,24 @@ export class LeaveGroup {
           changedAt: now,
         });
       }
+      await tx.publish(
+        EventType.MemberRemoved,
+        group.id,
+        this.memberLeft(group.id, actor, group.memberCount - 1, now),
+      );
       return groupRepository.participants(tx.manager, group.id);
     });
+  }
+
+  private memberLeft(groupId: string, actor: ParticipantRow, memberCount: number, at: string): MemberRemoved {
+    return {
+      conversationId: groupId,
+      userId: actor.userId,
+      participantId: actor.id,
+      reason: 'left',
+      removedBy: actor.userId,
+      memberCount,
+      removedAt: at,
+    };
   }
 }

@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { EventType } from '@chat/contract';
+import { DomainError } from '@chat/domain';
+import { UnitOfWork } from '@chat/messaging';
+import { messageRepository } from '../persistence/message-repository';
+import { Membership } from './membership';
+import { messageDeleted, messageNotFound, type MessageView } from './message-views';
+
+/** Only the sender edits, only a live message, only while still a member. */
+@Injectable()
+export class EditMessage {
+  constructor(
+    private readonly unitOfWork: UnitOfWork,
+    private readonly membership: Membership,
+  ) {}
+
+  execute(input: { messageId: string; userId: string; text: string }): Promise<MessageView> {
+    return this.unitOfWork.run(async (tx) => {
+      const message = await messageRepository.lockById(tx.manager, input.messageId);
+      if (!message) throw messageNotFound();
+      await this.membership.require(message.conversationId, input.userId, tx.manager);
+      if (message.senderId !== input.userId) {
+        throw DomainError.permissionDenied('MESSAGE.NOT_SENDER', 'Only the sender can edit a message');
+      }
+      if (message.deleted) throw messageDeleted();
+      if (message.text === input.text) return message;
+      const updatedAt = new Date();
+      await messageRepository.edit(tx.manager, message.id, input.text, updatedAt);
+      await tx.publish(EventType.MessageUpdated, message.conversationId, {
+        conversationId: message.conversationId,
+        messageId: message.id,
+        seq: message.seq,
+        senderId: message.senderId,
+        text: input.text,
+        updatedAt: updatedAt.toISOString(),
+      });
+      return { ...message, text: input.text, updatedAt };
+    });
+  }
+}
