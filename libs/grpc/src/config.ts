@@ -17,6 +17,8 @@ export interface ServiceConfig<Extra = Record<string, never>> {
   shutdownTimeoutMs: number;
   /** Signs page tokens; the same on every replica of every service. */
   pageTokenSecret: string;
+  /** Verification of the gateway's JWTs; off unless a key or secret is set. */
+  authentication: { publicKey?: string; secret?: string; issuer?: string; audience?: string };
   extra: Extra;
 }
 
@@ -76,6 +78,15 @@ function baseSchema(defaultPort: number) {
       .string()
       .min(16, { message: 'must be at least 16 characters' })
       .default(DEFAULT_PAGE_TOKEN_SECRET),
+    JWT_PUBLIC_KEY: z
+      .string()
+      .refine((value) => value.includes('-----BEGIN PUBLIC KEY-----'), {
+        message: 'must be a PEM public key (-----BEGIN PUBLIC KEY-----)',
+      })
+      .optional(),
+    JWT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+    JWT_ISSUER: z.string().optional(),
+    JWT_AUDIENCE: z.string().optional(),
   };
 }
 
@@ -124,6 +135,12 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<string, never>>(
     startupTimeoutMs: values['STARTUP_TIMEOUT_MS'] as number,
     shutdownTimeoutMs: values['SHUTDOWN_TIMEOUT_MS'] as number,
     pageTokenSecret: values['PAGE_TOKEN_SECRET'] as string,
+    authentication: {
+      publicKey: (values['JWT_PUBLIC_KEY'] as string | undefined)?.replace(/\\n/g, '\n'),
+      secret: values['JWT_SECRET'] as string | undefined,
+      issuer: values['JWT_ISSUER'] as string | undefined,
+      audience: values['JWT_AUDIENCE'] as string | undefined,
+    },
     extra: extra as z.infer<z.ZodObject<Extra>>,
   };
 }

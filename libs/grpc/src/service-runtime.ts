@@ -19,6 +19,7 @@ import {
 } from '@chat/messaging';
 import { checkDatabase, createDataSource, runMigrations } from '@chat/persistence';
 import type { ServiceConfig } from './config';
+import { JwtAuthentication } from './authentication';
 import { GrpcErrorFilter } from './error-mapping';
 import { HealthMonitor } from './health';
 import { NestPinoLogger, type Logger } from './logger';
@@ -190,6 +191,10 @@ export async function startService<Extra extends z.ZodRawShape>(
       logger: new NestPinoLogger(logger),
     });
     app.useGlobalFilters(new GrpcErrorFilter(logger));
+    const authentication = new JwtAuthentication(config.authentication);
+    app.useGlobalGuards(authentication);
+    if (!authentication.enabled)
+      logger.info('No JWT verification key configured: user_id is trusted as sent');
     await app.listen();
     if (consumer && definition.eventHandlers) {
       consumer.setHandlers(app.get(definition.eventHandlers).handlers());
