@@ -42,6 +42,19 @@ const depConstraints = [
     ],
   },
   { sourceTag: 'type:test-infra', onlyDependOnLibsWithTags: [] },
+  // Tools (benchmarks): any lib, never an app.
+  {
+    sourceTag: 'type:tool',
+    onlyDependOnLibsWithTags: [
+      'type:contract',
+      'type:domain',
+      'type:grpc',
+      'type:persistence',
+      'type:messaging',
+      'type:testing',
+      'type:test-infra',
+    ],
+  },
   {
     sourceTag: 'type:testing',
     onlyDependOnLibsWithTags: [

@@ -1,5 +1,29 @@
 import { Module } from '@nestjs/common';
+import { PageTokens, SERVICE_CONFIG } from '@chat/grpc';
+import { InboxProjection } from './consumers/inbox-projection';
+import type { ConversationConfig } from './conversation-config';
 import { ConversationGrpcController } from './conversation.grpc-controller';
+import { MessageHistory } from './message-history/message-history';
+import { INBOX_PAGE_TOKENS, InboxPageTokens } from './paging/inbox-page-tokens';
+import { CreateDirectConversation } from './use-cases/create-direct-conversation';
+import { GetConversation } from './use-cases/get-conversation';
+import { ListConversations } from './use-cases/list-conversations';
+import { ListMessages } from './use-cases/list-messages';
 
-@Module({ controllers: [ConversationGrpcController] })
+@Module({
+  controllers: [ConversationGrpcController],
+  providers: [
+    {
+      provide: INBOX_PAGE_TOKENS,
+      inject: [SERVICE_CONFIG],
+      useFactory: (config: ConversationConfig) => new InboxPageTokens(new PageTokens(config.pageTokenSecret)),
+    },
+    MessageHistory,
+    CreateDirectConversation,
+    ListConversations,
+    GetConversation,
+    ListMessages,
+    InboxProjection,
+  ],
+})
 export class AppModule {}

@@ -2,17 +2,14 @@ import path from 'node:path';
 import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadSync as loadProto } from '@grpc/proto-loader';
 import { loadSync, Service } from 'protobufjs';
+import { chatProtoPath } from '@chat/contract';
 import {
-  chatProtoPath,
-  createConversationClient,
-  createGroupClient,
-  createMessageClient,
-  type ConversationClient,
-  type GroupClient,
-  type MessageClient,
-} from '@chat/contract';
-import { freePort, provisionDatabase, provisionNats } from '@chat/testing';
-import { describeByReflection, launchApp, workspaceRoot, type LaunchedApp } from '@chat/testing-services';
+  describeByReflection,
+  launchStack,
+  workspaceRoot,
+  type LaunchedApp,
+  type RunningStack,
+} from '@chat/testing-services';
 
 const APPS = [
   { app: 'conversation-service', service: 'chat.ConversationService' },
@@ -32,39 +29,21 @@ function contractRpcs(): Record<string, string[]> {
 }
 
 describe('the three services as separate processes', () => {
-  let database: Awaited<ReturnType<typeof provisionDatabase>>;
-  let nats: Awaited<ReturnType<typeof provisionNats>>;
+  let stack: RunningStack;
+  let database: RunningStack['database'];
+  let conversations: RunningStack['conversations'];
+  let messages: RunningStack['messages'];
+  let groups: RunningStack['groups'];
   const running = new Map<string, LaunchedApp>();
-  let conversations: ConversationClient;
-  let messages: MessageClient;
-  let groups: GroupClient;
 
   beforeAll(async () => {
-    database = await provisionDatabase({ prefix: 'system' });
-    nats = await provisionNats({ prefix: 'system' });
-    const ports = await Promise.all(APPS.map(() => freePort()));
-    const common = {
-      DATABASE_URL: database.url,
-      NATS_URL: nats.url,
-      NATS_STREAM: nats.streamName,
-      NATS_SUBJECT_PREFIX: nats.subjectPrefix,
-      LOG_LEVEL: 'info',
-      MESSAGE_SERVICE_URL: `127.0.0.1:${ports[1]}`,
-    };
-    const launched = await Promise.all(
-      APPS.map(({ app }, index) => launchApp(app, { ...common, GRPC_PORT: String(ports[index]) })),
-    );
-    for (const app of launched) running.set(app.name, app);
-    conversations = createConversationClient(running.get('conversation-service')!.address);
-    messages = createMessageClient(running.get('message-service')!.address);
-    groups = createGroupClient(running.get('group-service')!.address);
+    stack = await launchStack();
+    ({ database, conversations, messages, groups } = stack);
+    for (const app of Object.values(stack.apps)) running.set(app.name, app);
   });
 
   afterAll(async () => {
-    for (const client of [conversations, messages, groups]) client?.close();
-    await Promise.all([...running.values()].map((app) => app.stop()));
-    await nats?.cleanup();
-    await database?.drop();
+    await stack?.stop();
   });
 
   it('answers Health with success on every service', async () => {

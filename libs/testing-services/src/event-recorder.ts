@@ -1,4 +1,4 @@
-import { jetstream, type ConsumerMessages } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parseEvent, type ChatEvent, type EventType } from '@chat/contract';
 import { eventually } from '@chat/testing';
@@ -9,20 +9,41 @@ import { eventually } from '@chat/testing';
  */
 export class EventRecorder {
   private readonly received: ChatEvent[] = [];
+  private readonly listeners: Array<(event: ChatEvent) => void> = [];
 
   private constructor(
     private readonly connection: NatsConnection,
     private readonly messages: ConsumerMessages,
   ) {
     void (async () => {
-      for await (const message of messages) this.received.push(parseEvent(message.data));
+      for await (const message of messages) {
+        const event = parseEvent(message.data);
+        this.received.push(event);
+        for (const listener of this.listeners) listener(event);
+      }
     })();
   }
 
-  static async start(natsUrl: string, stream: string): Promise<EventRecorder> {
+  /** From the start of the stream, or with `fromNow` only events published after this call. */
+  static async start(
+    natsUrl: string,
+    stream: string,
+    options: { fromNow?: boolean } = {},
+  ): Promise<EventRecorder> {
     const connection = await connect({ servers: natsUrl, maxReconnectAttempts: -1 });
-    const consumer = await jetstream(connection).consumers.get(stream);
+    let start = {};
+    if (options.fromNow) {
+      // A start sequence rather than "deliver new", which a rebuilt ordered consumer forgets.
+      const lastSeq = (await (await jetstreamManager(connection)).streams.info(stream)).state.last_seq;
+      start = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSeq + 1 };
+    }
+    const consumer = await jetstream(connection).consumers.get(stream, start);
     return new EventRecorder(connection, await consumer.consume());
+  }
+
+  /** Calls `listener` for every event from now on, as it arrives. */
+  onEvent(listener: (event: ChatEvent) => void): void {
+    this.listeners.push(listener);
   }
 
   /** Every event so far, optionally of one conversation and/or type. */

@@ -4,6 +4,7 @@
 export { bootService, testLogLevel, type BootOptions, type TestService } from './service-harness';
 export { bundlePath, launchApp, workspaceRoot, type LaunchedApp } from './process-launcher';
 export { describeByReflection } from './reflection-client';
-export { itAnswersUnimplemented, itServesHealth } from './service-expectations';
 export { EventRecorder } from './event-recorder';
 export { EventPublisher } from './event-publisher';
+export { playStory, StoryError, type StoryClients, type StoryReporter, type StoryResult } from './story';
+export { launchStack, STACK_APPS, type RunningStack, type StackApp } from './stack-launcher';

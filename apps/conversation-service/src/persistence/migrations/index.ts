@@ -1,5 +1,9 @@
 import type { MigrationInterface } from 'typeorm';
 import { messagingMigrations } from '@chat/messaging';
+import { CreateConversations1764000000100 } from './1764000000100-create-conversations';
 
 /** Every migration of the conversation_service schema, oldest first: the outbox and inbox, then the service's own. */
-export const migrations: Array<new () => MigrationInterface> = [...messagingMigrations];
+export const migrations: Array<new () => MigrationInterface> = [
+  ...messagingMigrations,
+  CreateConversations1764000000100,
+];

@@ -1,0 +1,31 @@
+import { Injectable } from '@nestjs/common';
+import { EventType } from '@chat/contract';
+import type { EventHandlerSet, EventHandlers } from '@chat/messaging';
+import { onConversationCreated } from './on-conversation-created.consumer';
+import { onConversationDeleted } from './on-conversation-deleted.consumer';
+import { onGroupUpdated } from './on-group-updated.consumer';
+import { onMemberRemoved } from './on-member-removed.consumer';
+import { onMembersAdded } from './on-members-added.consumer';
+import { onMessageSent } from './on-message-sent.consumer';
+import { onRoleChanged } from './on-role-changed.consumer';
+
+/**
+ * The inbox projection's consumers. The runtime applies each event once, in order per
+ * (source, conversation), in one transaction with its inbox row; events of different
+ * sources (group-service, message-service, this service) interleave freely, which each
+ * handler tolerates. Message edits and deletions leave the inbox as it is.
+ */
+@Injectable()
+export class InboxProjection implements EventHandlerSet {
+  handlers(): EventHandlers {
+    return {
+      [EventType.ConversationCreated]: onConversationCreated,
+      [EventType.GroupUpdated]: onGroupUpdated,
+      [EventType.MembersAdded]: onMembersAdded,
+      [EventType.MemberRemoved]: onMemberRemoved,
+      [EventType.RoleChanged]: onRoleChanged,
+      [EventType.ConversationDeleted]: onConversationDeleted,
+      [EventType.MessageSent]: onMessageSent,
+    };
+  }
+}
