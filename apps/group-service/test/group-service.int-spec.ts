@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { createGroupClient, EventType, type GroupClient } from '@chat/contract';
 import { ERROR_CODE_METADATA_KEY } from '@chat/grpc';
-import { bootService, EventRecorder, itServesHealth, type TestService } from '@chat/testing-services';
+import { bootService, EventRecorder, type TestService } from '@chat/testing-services';
+import { itServesHealth } from '@chat/testing-services/jest';
 import { groupService } from '../src/service';
 import { failureOf, groupWithRoles, roleNames, statusOf, users } from './group-fixture';
 

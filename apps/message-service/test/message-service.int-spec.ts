@@ -4,13 +4,8 @@ import { Client as PgClient } from 'pg';
 import { createMessageClient, EventType, type MessageClient, type MessageData } from '@chat/contract';
 import { ERROR_CODE_METADATA_KEY } from '@chat/grpc';
 import { eventually } from '@chat/testing';
-import {
-  bootService,
-  EventPublisher,
-  EventRecorder,
-  itServesHealth,
-  type TestService,
-} from '@chat/testing-services';
+import { bootService, EventPublisher, EventRecorder, type TestService } from '@chat/testing-services';
+import { itServesHealth } from '@chat/testing-services/jest';
 import { messageService } from '../src/service';
 import {
   addMember,
