@@ -93,6 +93,9 @@ export async function playStory(clients: StoryClients, reporter: StoryReporter):
     if (!condition) throw new StoryError(call, what);
   }
 
+  const describeMessages = (list: Array<{ seq: number; senderId: string; text: string }>) =>
+    list.map((m) => `#${m.seq} ${m.senderId.replace(`-${run}`, '')}: "${m.text}"`).join(' | ');
+
   const roles = (participants: ParticipantData[]) =>
     participants
       .map((p) => `${p.userId.replace(`-${run}`, '')}:${['?', 'member', 'admin', 'owner'][p.role]}`)
@@ -132,12 +135,26 @@ export async function playStory(clients: StoryClients, reporter: StoryReporter):
     (m) => `#${m.seq} edited to "${m.text}"`,
   );
   const history = await step(
-    'ConversationService.Messages',
-    () => conversations.messages({ id: direct.id, userId: users.bob, pageSize: 10 }),
-    (page) =>
-      page.messages.map((m) => `#${m.seq} ${m.senderId.replace(`-${run}`, '')}: "${m.text}"`).join(' | '),
+    'ConversationService.Messages (page_size 1)',
+    () => conversations.messages({ id: direct.id, userId: users.bob, pageSize: 1 }),
+    (page) => `${describeMessages(page.messages)}; next_page_token ${page.nextPageToken ? 'set' : 'empty'}`,
   );
-  check('ConversationService.Messages', history.messages.length === 2, 'history should hold 2 messages');
+  const older = await step(
+    'ConversationService.Messages (next page)',
+    () =>
+      conversations.messages({
+        id: direct.id,
+        userId: users.bob,
+        pageSize: 1,
+        pageToken: history.nextPageToken,
+      }),
+    (page) => `${describeMessages(page.messages)}; next_page_token ${page.nextPageToken ? 'set' : 'empty'}`,
+  );
+  check(
+    'ConversationService.Messages',
+    history.messages[0]?.seq === 2 && older.messages[0]?.seq === 1 && !older.nextPageToken,
+    'history should page newest first: #2, then #1, then the end',
+  );
 
   reporter.chapter('A group with roles');
   const group = await step(
@@ -192,7 +209,12 @@ export async function playStory(clients: StoryClients, reporter: StoryReporter):
     () => groups.removeMember({ id: group.id, userId: users.bob, participantId: participantOf(users.dave) }),
     (list) => roles(list.participants),
   );
-  await eventuallyRefused('MessageService.Send (dave, removed)', status.PERMISSION_DENIED, () =>
+  // The removal reaches message-service as an event, within a short lag: wait for it with a
+  // read that changes nothing, then show that dave can no longer send.
+  await eventuallyRefused('MessageService.List (dave, removed)', status.PERMISSION_DENIED, () =>
+    messages.list({ id: group.id, userId: users.dave }),
+  );
+  await refused('MessageService.Send (dave, removed)', status.PERMISSION_DENIED, () =>
     messages.send({ conversationId: group.id, userId: users.dave, data: { text: 'Am I still here?' } }),
   );
   await refused('GroupService.RemoveMember (bob on the owner)', status.PERMISSION_DENIED, () =>
@@ -223,12 +245,16 @@ export async function playStory(clients: StoryClients, reporter: StoryReporter):
     () => groups.delete({ id: group.id, userId: users.bob }),
     () => 'group deleted',
   );
-  await eventuallyRefused('MessageService.Send (carol, deleted group)', status.NOT_FOUND, () =>
+  await eventuallyRefused('MessageService.List (carol, deleted group)', status.NOT_FOUND, () =>
+    messages.list({ id: group.id, userId: users.carol }),
+  );
+  await refused('MessageService.Send (carol, deleted group)', status.NOT_FOUND, () =>
     messages.send({ conversationId: group.id, userId: users.carol, data: { text: 'Hello?' } }),
   );
   return { directId: direct.id, groupId: group.id, users };
 
   /** Removal reaches message-service through an event: the refusal comes within a moment. */
+  /** Retries a read until it is refused as expected (changes reach other services as events). */
   async function eventuallyRefused(
     call: string,
     expected: status,
@@ -236,13 +262,15 @@ export async function playStory(clients: StoryClients, reporter: StoryReporter):
   ): Promise<void> {
     const deadline = Date.now() + 5_000;
     for (;;) {
-      try {
-        await refused(call, expected, action);
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 25));
+      const code = await action().then(
+        () => status.OK,
+        (error: ServiceError) => error.code,
+      );
+      if (code === expected) return;
+      if (Date.now() > deadline) {
+        throw new StoryError(call, `expected ${statusName(expected)} within 5 s, still ${statusName(code)}`);
       }
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 
