@@ -61,3 +61,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MAX_THINGS: 'many' }, { defaultPort: 1, extra })).toThrow(/MAX_THINGS/);
   });
 });
+
+describe('loadConfig for JWT verification', () => {
+  it('refuses both a JWT secret and a public key', () => {
+    expect(() =>
+      loadConfig(
+        {
+          JWT_SECRET: 'x'.repeat(32),
+          JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----',
+        },
+        { defaultPort: 1 },
+      ),
+    ).toThrow(/JWT_SECRET and JWT_PUBLIC_KEY are both set/);
+  });
+
+  it('refuses a JWT secret shorter than 32 characters', () => {
+    expect(() => loadConfig({ JWT_SECRET: 'short' }, { defaultPort: 1 })).toThrow(
+      /JWT_SECRET must be at least 32/,
+    );
+  });
+});

@@ -112,7 +112,12 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<string, never>>(
       return value === undefined || value.trim() === '' ? [] : [[key, value.trim()]];
     }),
   );
-  const parsed = schema.safeParse(input);
+  const parsed = schema
+    .refine((values: Record<string, unknown>) => !(values['JWT_SECRET'] && values['JWT_PUBLIC_KEY']), {
+      message: 'and JWT_PUBLIC_KEY are both set; set one of them',
+      path: ['JWT_SECRET'],
+    })
+    .safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');

@@ -18,7 +18,7 @@ import {
   type NatsConnection,
 } from '@chat/messaging';
 import { checkDatabase, createDataSource, runMigrations } from '@chat/persistence';
-import type { ServiceConfig } from './config';
+import { DEFAULT_PAGE_TOKEN_SECRET, type ServiceConfig } from './config';
 import { JwtAuthentication } from './authentication';
 import { GrpcErrorFilter } from './error-mapping';
 import { HealthMonitor } from './health';
@@ -193,8 +193,14 @@ export async function startService<Extra extends z.ZodRawShape>(
     app.useGlobalFilters(new GrpcErrorFilter(logger));
     const authentication = new JwtAuthentication(config.authentication);
     app.useGlobalGuards(authentication);
-    if (!authentication.enabled)
+    if (!authentication.enabled) {
       logger.info('No JWT verification key configured: user_id is trusted as sent');
+    }
+    if (config.pageTokenSecret === DEFAULT_PAGE_TOKEN_SECRET) {
+      logger.warn(
+        'PAGE_TOKEN_SECRET is the development default: set it, the same on every replica, in production',
+      );
+    }
     await app.listen();
     if (consumer && definition.eventHandlers) {
       consumer.setHandlers(app.get(definition.eventHandlers).handlers());

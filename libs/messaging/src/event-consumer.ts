@@ -12,7 +12,8 @@ import {
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { DataSource, EntityManager } from 'typeorm';
 import { InvalidEventError, parseEvent, type ChatEvent, type EventType } from '@chat/contract';
-import { withTransaction } from '@chat/persistence';
+import { mapDatabaseError, withTransaction } from '@chat/persistence';
+import { DomainError, ErrorKind } from '@chat/domain';
 import { deadLetterSubject } from './event-stream';
 
 /** What a consumer does with one event type, inside the transaction that records it as applied. */
@@ -67,6 +68,12 @@ class SequenceGapError extends Error {
 }
 
 const nanos = (ms: number) => ms * 1_000_000;
+
+/** A failure of the infrastructure (database down), not of the event. */
+function isOutage(error: unknown): boolean {
+  const mapped = mapDatabaseError(error);
+  return mapped instanceof DomainError && mapped.kind === ErrorKind.Unavailable;
+}
 
 /** For events of a tracked source that this consumer does not act on: they only advance the sequence. */
 const ignore: EventHandler = async () => undefined;
@@ -280,6 +287,16 @@ export class EventConsumer {
         this.options.logger.debug(
           { eventId: event.id, delivery, retryInMs: delay, reason: error.message },
           'Event ahead of an earlier one; retrying',
+        );
+        message.nak(delay);
+        return;
+      }
+      if (isOutage(error)) {
+        // The database is unreachable: not the event's fault, so it does not count as an attempt.
+        const delay = this.backoffMs.at(-1) ?? 10_000;
+        this.options.logger.warn(
+          { err: error, eventId: event.id, retryInMs: delay },
+          'Database unavailable; event retried later',
         );
         message.nak(delay);
         return;

@@ -177,7 +177,7 @@ describe('outbox → JetStream → consumer', () => {
     expect(await fixture.applied()).toHaveLength(1);
   });
 
-  it('dead-letters a poison event after MaxDeliver and keeps the later events flowing', async () => {
+  it('dead-letters a poison event after its attempts and keeps the later events flowing', async () => {
     const relay = fixture.relay();
     await fixture.consumer('a', {
       before: async (event) => {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EventType } from '@chat/contract';
 import { DomainError } from '@chat/domain';
 import { UnitOfWork } from '@chat/messaging';
+import { DataSource } from 'typeorm';
 import { messageRepository } from '../persistence/message-repository';
 import { Membership } from './membership';
 import { messageNotFound } from './message-views';
@@ -15,14 +16,20 @@ import { messageNotFound } from './message-views';
 export class DeleteMessage {
   constructor(
     private readonly unitOfWork: UnitOfWork,
+    private readonly dataSource: DataSource,
     private readonly membership: Membership,
   ) {}
 
-  execute(input: { messageId: string; userId: string }): Promise<void> {
+  async execute(input: { messageId: string; userId: string }): Promise<void> {
+    // Membership first, outside the transaction: a miss may wait for the projection,
+    // which must not happen while the message row is locked.
+    const found = await messageRepository.findById(this.dataSource.manager, input.messageId);
+    if (!found) throw messageNotFound();
+    await this.membership.require(found.conversationId, input.userId);
     return this.unitOfWork.run(async (tx) => {
       const message = await messageRepository.lockById(tx.manager, input.messageId);
       if (!message) throw messageNotFound();
-      const role = await this.membership.require(message.conversationId, input.userId, tx.manager);
+      const role = await this.membership.current(message.conversationId, input.userId, tx.manager);
       if (message.senderId !== input.userId) {
         const kind = await messageRepository.conversationKind(tx.manager, message.conversationId);
         if (kind !== 'group' || role === 'member') {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EventType } from '@chat/contract';
 import { DomainError } from '@chat/domain';
 import { UnitOfWork } from '@chat/messaging';
+import { DataSource } from 'typeorm';
 import { messageRepository } from '../persistence/message-repository';
 import { Membership } from './membership';
 import { messageDeleted, messageNotFound, type MessageView } from './message-views';
@@ -11,14 +12,20 @@ import { messageDeleted, messageNotFound, type MessageView } from './message-vie
 export class EditMessage {
   constructor(
     private readonly unitOfWork: UnitOfWork,
+    private readonly dataSource: DataSource,
     private readonly membership: Membership,
   ) {}
 
-  execute(input: { messageId: string; userId: string; text: string }): Promise<MessageView> {
+  async execute(input: { messageId: string; userId: string; text: string }): Promise<MessageView> {
+    // Membership first, outside the transaction: a miss may wait for the projection,
+    // which must not happen while the message row is locked.
+    const found = await messageRepository.findById(this.dataSource.manager, input.messageId);
+    if (!found) throw messageNotFound();
+    await this.membership.require(found.conversationId, input.userId);
     return this.unitOfWork.run(async (tx) => {
       const message = await messageRepository.lockById(tx.manager, input.messageId);
       if (!message) throw messageNotFound();
-      await this.membership.require(message.conversationId, input.userId, tx.manager);
+      await this.membership.current(message.conversationId, input.userId, tx.manager);
       if (message.senderId !== input.userId) {
         throw DomainError.permissionDenied('MESSAGE.NOT_SENDER', 'Only the sender can edit a message');
       }

@@ -34,6 +34,13 @@ export class Membership {
     this.graceMs = config.extra.MEMBERSHIP_MISS_GRACE_MS;
   }
 
+  /** As `require`, without waiting: for use inside a transaction that holds locks. */
+  async current(conversationId: string, userId: string, manager: EntityManager): Promise<MemberRole> {
+    const role = await messageRepository.membership(manager, conversationId, userId);
+    if (role) return role;
+    throw role === undefined ? conversationNotFound() : notAMember();
+  }
+
   /** The user's role; throws NOT_FOUND (no such conversation) or PERMISSION_DENIED (not a member). */
   async require(
     conversationId: string,
