@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { failureOf, statusOf, users } from '@chat/testing-services';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import {
@@ -11,35 +11,6 @@ import {
   type MemberRole,
 } from '@chat/contract';
 import type { EventPublisher, TestService } from '@chat/testing-services';
-
-/** Distinct user ids per test, so tests never see each other's conversations. */
-export function users<const Names extends readonly string[]>(
-  ...names: Names
-): { [K in Names[number]]: string } {
-  const suffix = randomUUID().slice(0, 8);
-  return Object.fromEntries(names.map((name) => [name, `${name}-${suffix}`])) as {
-    [K in Names[number]]: string;
-  };
-}
-
-/** The gRPC status a call ends with: OK or its error code. */
-export async function statusOf(call: Promise<unknown>): Promise<status> {
-  try {
-    await call;
-    return status.OK;
-  } catch (error) {
-    return (error as ServiceError).code;
-  }
-}
-
-export async function failureOf(call: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await call;
-  } catch (error) {
-    return error as ServiceError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** Waits until the service's consumer has applied everything in the stream so far. */
 export async function caughtUp(service: TestService<unknown>): Promise<void> {
@@ -217,3 +188,6 @@ export function messageSent(
     createdAt: createdAt.toISOString(),
   });
 }
+
+/** Shared with every service's tests (@chat/testing-services). */
+export { failureOf, statusOf, users };

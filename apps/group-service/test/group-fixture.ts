@@ -1,16 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { failureOf, statusOf, users } from '@chat/testing-services';
 import { Role as ProtoRole, type GroupClient, type ParticipantData } from '@chat/contract';
-
-/** Distinct user ids per test, so tests never see each other's groups. */
-export function users<const Names extends readonly string[]>(
-  ...names: Names
-): { [K in Names[number]]: string } {
-  const suffix = randomUUID().slice(0, 8);
-  return Object.fromEntries(names.map((name) => [name, `${name}-${suffix}`])) as {
-    [K in Names[number]]: string;
-  };
-}
 
 export interface GroupWithRoles {
   groupId: string;
@@ -40,24 +29,8 @@ export async function groupWithRoles(client: GroupClient): Promise<GroupWithRole
   return { groupId: group.id, participant, user };
 }
 
-/** The gRPC status a call ends with: OK or its error code. */
-export async function statusOf(call: Promise<unknown>): Promise<status> {
-  try {
-    await call;
-    return status.OK;
-  } catch (error) {
-    return (error as ServiceError).code;
-  }
-}
-
-export async function failureOf(call: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await call;
-  } catch (error) {
-    return error as ServiceError;
-  }
-  throw new Error('expected the call to fail');
-}
-
 export const roleNames = (participants: ParticipantData[]) =>
   Object.fromEntries(participants.map((p) => [p.userId, ProtoRole[p.role]]));
+
+/** Shared with every service's tests (@chat/testing-services). */
+export { failureOf, statusOf, users };

@@ -1,25 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { failureOf, statusOf } from '@chat/testing-services';
 import { EventType, type EventMember, type MemberRole } from '@chat/contract';
 import type { EventPublisher } from '@chat/testing-services';
-
-export async function statusOf(call: Promise<unknown>): Promise<status> {
-  try {
-    await call;
-    return status.OK;
-  } catch (error) {
-    return (error as ServiceError).code;
-  }
-}
-
-export async function failureOf(call: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await call;
-  } catch (error) {
-    return error as ServiceError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 const member = (userId: string, role: MemberRole): EventMember => ({
   userId,
@@ -97,3 +79,6 @@ export async function removeMember(
     removedAt: new Date().toISOString(),
   });
 }
+
+/** Shared with every service's tests (@chat/testing-services). */
+export { failureOf, statusOf };

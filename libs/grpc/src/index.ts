@@ -5,6 +5,5 @@ export * from './health';
 export * from './health-client';
 export * from './service-runtime';
 export * from './run-service';
-export * from './unimplemented';
 export * from './page-token';
 export * from './authentication';

@@ -1,4 +1,4 @@
-import { provisionDatabase, type TestDatabase } from '@chat/testing';
+import { eventually, provisionDatabase, type TestDatabase } from '@chat/testing';
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 
 import { createDataSource } from './data-source';
@@ -161,7 +161,8 @@ describe('runMigrations', () => {
       schema: SCHEMA,
       logger: { ...silent, info: (_fields, message) => waiting.push(message) },
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The runner says it waits for the lock; until the lock is released nothing is created.
+    await eventually(() => waiting.some((message) => /waiting/i.test(message)));
     const [{ exists }] = await rows<{ exists: boolean }>(
       holder,
       `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS "exists"`,

@@ -1,3 +1,3 @@
 // Shared Jest expectations for services; a separate entry point
 // (`@chat/testing-services/jest`) so non-test tools can import the rest of the lib.
-export { itAnswersUnimplemented, itServesHealth } from './service-expectations';
+export { itServesHealth } from './service-expectations';

@@ -1,4 +1,4 @@
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { checkGrpcHealth } from '@chat/grpc';
 import type { TestService } from './service-harness';
 
@@ -19,23 +19,5 @@ export function itServesHealth(get: () => TestService<HealthClient>, grpcService
     await expect(checkGrpcHealth(get().address, 'chat.NoSuchService')).rejects.toMatchObject({
       code: status.NOT_FOUND,
     });
-  });
-}
-
-/** RPCs of the contract that have not landed yet answer UNIMPLEMENTED with a message, not a fake result. */
-export function itAnswersUnimplemented<Client>(
-  get: () => TestService<Client>,
-  service: string,
-  methods: Array<keyof Client & string>,
-): void {
-  it.each(methods)(`answers ${service}.%s with UNIMPLEMENTED and a message naming it`, async (method) => {
-    const call = (get().client as Record<string, (request: object) => Promise<unknown>>)[method]!;
-    const error = (await call({}).then(
-      () => undefined,
-      (failure: ServiceError) => failure,
-    )) as ServiceError | undefined;
-    expect(error?.code).toBe(status.UNIMPLEMENTED);
-    const rpc = method.charAt(0).toUpperCase() + method.slice(1);
-    expect(error?.details).toContain(`${service}.${rpc}`);
   });
 }

@@ -104,14 +104,6 @@ export const groupRepository = {
     return toGroup(row);
   },
 
-  async findGroup(manager: EntityManager, groupId: string): Promise<GroupRow> {
-    const [row] = (await manager.query(`SELECT ${GROUP_COLUMNS} FROM groups WHERE id = $1`, [
-      groupId,
-    ])) as RawGroup[];
-    if (!row) throw groupNotFound();
-    return toGroup(row);
-  },
-
   async participants(manager: EntityManager, groupId: string): Promise<ParticipantRow[]> {
     const rows = (await manager.query(
       `SELECT ${PARTICIPANT_COLUMNS} FROM participants WHERE group_id = $1 ORDER BY joined_at, user_id`,

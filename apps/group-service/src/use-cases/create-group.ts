@@ -4,7 +4,7 @@ import { assertGroupCapacity, Role, type DomainLimits } from '@chat/domain';
 import { UnitOfWork } from '@chat/messaging';
 import { GROUP_LIMITS } from '../group-limits';
 import { groupRepository } from '../persistence/group-repository';
-import { eventMember, groupView, type GroupView } from './group-views';
+import { eventMember, type GroupView } from './group-views';
 
 export interface CreateGroupInput {
   userId: string;
@@ -43,7 +43,7 @@ export class CreateGroup {
         members: participants.map(eventMember),
         createdAt: group.createdAt.toISOString(),
       });
-      return groupView(group);
+      return group;
     });
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EVENT_TYPES, type EventDataMap, type EventType } from './catalog';
+import type { EventDataMap, EventType } from './catalog';
 
 /**
  * A CloudEvents 1.0 event in structured JSON mode, plus the `sequence` extension:
@@ -85,9 +85,4 @@ export function parseEvent(payload: Uint8Array | string): ChatEvent {
   ].filter((problem): problem is string => typeof problem === 'string');
   if (problems.length > 0) throw new InvalidEventError(`Not a chat event: ${problems.join('; ')}`);
   return event as ChatEvent;
-}
-
-/** True for the types this version of the catalog knows. */
-export function isKnownEventType(type: string): type is EventType {
-  return (EVENT_TYPES as readonly string[]).includes(type);
 }
