@@ -26,7 +26,8 @@ describe('message-service over gRPC', () => {
 
   beforeAll(async () => {
     service = await bootService(messageService, createMessageClient, {
-      env: { MEMBERSHIP_CATCH_UP_MS: '3000' },
+      // Two Send statements at most at once: concurrent Sends are sure to be group-committed.
+      env: { MEMBERSHIP_CATCH_UP_MS: '3000', SEND_MAX_WRITES_IN_FLIGHT: '2' },
     });
     client = service.client;
     publisher = await EventPublisher.connect(service.nats.url, service.nats.subjectPrefix);
@@ -118,6 +119,66 @@ describe('message-service over gRPC', () => {
         Array.from({ length: 200 }, (_, i) => i + 1),
       );
       expect(new Set(sent.map((m) => m.id)).size).toBe(200);
+      // One MessageSent each, numbered 1..200 in the conversation's event sequence, carrying its seq.
+      const published = await events.waitFor({ conversationId: busy.id, type: EventType.MessageSent }, 200);
+      expect(published.map((event) => event.sequence)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      const seqById = new Map(sent.map((m) => [m.id, m.seq]));
+      for (const event of published) {
+        const data = event.data as { messageId: string; seq: number };
+        expect(data.seq).toBe(seqById.get(data.messageId));
+      }
+    });
+
+    it('group-commits a burst mixing conversations, outsiders and repeated keys, each answered as if alone', async () => {
+      const groups = [
+        await announceGroup(publisher),
+        await announceGroup(publisher),
+        await announceGroup(publisher),
+      ];
+      const calls: Array<{ group: TestGroup; user: string; text: string; key?: string }> = groups.flatMap(
+        (g, n) => [
+          ...Array.from({ length: 30 }, (_, i) => ({
+            group: g,
+            user: [g.owner, g.admin, g.member][i % 3]!,
+            text: `g${n}-${i}`,
+          })),
+          ...Array.from({ length: 5 }, (_, i) => ({ group: g, user: g.outsider, text: `outsider ${i}` })),
+          ...Array.from({ length: 5 }, () => ({ group: g, user: g.member, text: 'once', key: `burst-${n}` })),
+        ],
+      );
+      const shuffled = calls
+        .map((call, i) => ({ call, order: (i * 7919) % calls.length }))
+        .sort((x, y) => x.order - y.order);
+      const outcomes = await Promise.allSettled(
+        shuffled.map(({ call }) => send(call.group, call.user, call.text, call.key)),
+      );
+      const results = shuffled.map(({ call }, i) => ({ call, outcome: outcomes[i]! }));
+
+      for (const { call, outcome } of results) {
+        if (call.user === call.group.outsider) {
+          expect(outcome.status).toBe('rejected');
+          expect((outcome as PromiseRejectedResult).reason.code).toBe(status.PERMISSION_DENIED);
+        } else {
+          expect(outcome.status).toBe('fulfilled');
+        }
+      }
+      for (const [n, g] of groups.entries()) {
+        const stored = await history(g, g.owner);
+        // 30 messages + the keyed one, numbered without gaps; the repeated key answered with one message.
+        expect(stored.map((m) => m.seq).sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 31 }, (_, i) => i + 1),
+        );
+        const keyed = results
+          .filter(({ call }) => call.group === g && call.key)
+          .map(({ outcome }) => (outcome as PromiseFulfilledResult<MessageData>).value);
+        expect(new Set(keyed.map((m) => m.id)).size).toBe(1);
+        expect(stored.filter((m) => m.clientMessageId === `burst-${n}`).map((m) => m.id)).toEqual([
+          keyed[0]!.id,
+        ]);
+        expect(stored.some((m) => m.senderId === g.outsider)).toBe(false);
+        const published = await events.waitFor({ conversationId: g.id, type: EventType.MessageSent }, 31);
+        expect(published.map((event) => event.sequence)).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
+      }
     });
   });
 

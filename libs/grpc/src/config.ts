@@ -5,6 +5,8 @@ export interface ServiceConfig<Extra = Record<string, never>> {
   grpcHost: string;
   grpcPort: number;
   databaseUrl: string;
+  /** Most PostgreSQL connections the service's pool opens. */
+  databasePoolSize: number;
   natsUrl: string;
   natsStream: string;
   natsSubjectPrefix: string;
@@ -61,6 +63,12 @@ function baseSchema(defaultPort: number) {
       .max(65535, { message: 'must be between 1 and 65535' })
       .default(defaultPort),
     DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:']).default(DEFAULT_DATABASE_URL),
+    DB_POOL_SIZE: z.coerce
+      .number({ message: 'must be a number' })
+      .int({ message: 'must be a whole number' })
+      .min(2, { message: 'must be between 2 and 200' })
+      .max(200, { message: 'must be between 2 and 200' })
+      .default(10),
     NATS_URL: urlWithScheme(['nats:', 'tls:']).default(DEFAULT_NATS_URL),
     NATS_STREAM: z
       .string()
@@ -132,6 +140,7 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<string, never>>(
     grpcHost: values['GRPC_HOST'] as string,
     grpcPort: values['GRPC_PORT'] as number,
     databaseUrl: values['DATABASE_URL'] as string,
+    databasePoolSize: values['DB_POOL_SIZE'] as number,
     natsUrl: values['NATS_URL'] as string,
     natsStream: values['NATS_STREAM'] as string,
     natsSubjectPrefix: values['NATS_SUBJECT_PREFIX'] as string,

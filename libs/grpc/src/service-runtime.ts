@@ -102,6 +102,7 @@ export async function openDataSource(
     entities: definition.entities ?? [],
     migrations: definition.migrations,
     applicationName: definition.name,
+    poolSize: config.databasePoolSize,
     logger,
   });
   await untilAvailable('PostgreSQL', deadline, logger, () => dataSource.initialize());

@@ -29,6 +29,9 @@ export async function connectNats(options: ConnectNatsOptions): Promise<NatsConn
     pingInterval: 10_000,
     maxPingOut: 2,
     timeout: 5_000,
+    // nats.js otherwise builds two Errors with stack traces per request (every JetStream publish):
+    // measurable on the relay's hot path; a timeout then carries no caller stack.
+    noAsyncTraces: true,
   });
   const logger = options.logger;
   if (logger) {

@@ -1,5 +1,29 @@
 import type { EntityManager } from 'typeorm';
-import { subjectFor, type UnsequencedEvent } from '@chat/contract';
+import { subjectFor, type EventType, type UnsequencedEvent } from '@chat/contract';
+
+/**
+ * An event for a use case that writes its outbox row in a statement of its own (a hot path done
+ * in one statement): the row's columns but `sequence`, which that statement takes from
+ * `outbox_sequence` as `addToOutbox` does and also writes into the envelope's `sequence`.
+ */
+export interface OutboxRow {
+  eventId: string;
+  conversationId: string;
+  type: EventType;
+  natsSubject: string;
+  /** The CloudEvents envelope as JSON, `sequence` still to be set by the statement. */
+  envelope: string;
+}
+
+export function outboxRow(event: UnsequencedEvent, subjectPrefix: string): OutboxRow {
+  return {
+    eventId: event.id,
+    conversationId: event.subject,
+    type: event.type,
+    natsSubject: subjectFor(subjectPrefix, event.type),
+    envelope: JSON.stringify({ ...event, sequence: 0 }),
+  };
+}
 
 /**
  * Adds an event to the outbox inside the caller's transaction, giving it the next

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { createEvent, type EventDataMap, type EventType } from '@chat/contract';
 import { withTransaction, type TransactionOptions } from '@chat/persistence';
-import { addToOutbox } from './outbox';
+import { addToOutbox, outboxRow, type OutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
 
 /** What a use case gets inside its transaction. */
@@ -49,5 +49,21 @@ export class UnitOfWork {
     );
     if (published) this.options.relay.notify();
     return result;
+  }
+
+  /**
+   * The outbox row of an event for a use case that writes it in its own statement instead of
+   * `run` (a one-statement hot path). Call `committed()` once that statement has committed.
+   */
+  outboxRow<T extends EventType>(type: T, conversationId: string, data: EventDataMap[T]): OutboxRow {
+    return outboxRow(
+      createEvent(type, this.options.source, conversationId, data),
+      this.options.subjectPrefix,
+    );
+  }
+
+  /** Tells the relay that outbox rows written outside `run` have committed: they are published now. */
+  committed(): void {
+    this.options.relay.notify();
   }
 }

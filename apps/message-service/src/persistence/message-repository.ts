@@ -1,3 +1,4 @@
+import type { OutboxRow } from '@chat/messaging';
 import type { EntityManager } from 'typeorm';
 
 export type MemberRole = 'owner' | 'admin' | 'member';
@@ -54,35 +55,127 @@ export interface NewMessage {
   createdAt: Date;
 }
 
+/** `sendOne`: $1–$7 the message, $8–$12 its outbox row. */
+const SEND_ONE_SQL = `WITH next AS (
+    UPDATE conversations SET last_seq = last_seq + 1
+    WHERE id = $1 AND deleted_at IS NULL
+      AND EXISTS (SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2)
+      AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_message_id = $6)
+    RETURNING last_seq
+  ), msg AS (
+    INSERT INTO messages (conversation_id, seq, id, sender_id, text, reply_id, client_message_id, created_at)
+    SELECT $1, next.last_seq, $3, $2, $4, $5, $6, $7 FROM next
+    RETURNING seq
+  ), sequenced AS (
+    INSERT INTO outbox_sequence (conversation_id, last_sequence) SELECT $8, 1 FROM msg
+    ON CONFLICT (conversation_id) DO UPDATE SET last_sequence = outbox_sequence.last_sequence + 1
+    RETURNING last_sequence
+  ), outboxed AS (
+    INSERT INTO outbox (event_id, conversation_id, sequence, type, nats_subject, envelope)
+    SELECT $9, $8, sequenced.last_sequence, $10, $11,
+           jsonb_set(jsonb_set($12::jsonb, '{sequence}', to_jsonb(sequenced.last_sequence)), '{data,seq}', to_jsonb(msg.seq))
+    FROM msg, sequenced
+  )
+  SELECT seq FROM msg`;
+
+/**
+ * `sendMany`: one array per column ($1–$7 the messages, $8–$9 event ids and envelopes), $10 the
+ * event type and $11 its subject. Per conversation, `last_seq` and the outbox sequence move by
+ * the number of its messages written and each message takes its place by input order (`k`).
+ */
+const SEND_MANY_SQL = `WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::text[],
+                         $7::timestamptz[], $8::uuid[], $9::jsonb[])
+      WITH ORDINALITY AS i(conversation_id, sender_id, id, text, reply_id, client_message_id, created_at,
+                           event_id, envelope, ord)
+  ), allowed AS MATERIALIZED (
+    SELECT i.*, row_number() OVER (PARTITION BY i.conversation_id ORDER BY i.ord) AS k
+    FROM input i
+    WHERE EXISTS (SELECT 1 FROM members m WHERE m.conversation_id = i.conversation_id AND m.user_id = i.sender_id)
+      AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.conversation_id = i.conversation_id
+                        AND x.sender_id = i.sender_id AND x.client_message_id = i.client_message_id)
+  ), counted AS MATERIALIZED (
+    SELECT conversation_id, count(*) AS n FROM allowed GROUP BY conversation_id
+  ), bumped AS (
+    UPDATE conversations c SET last_seq = c.last_seq + counted.n
+    FROM counted WHERE c.id = counted.conversation_id AND c.deleted_at IS NULL
+    RETURNING c.id, c.last_seq - counted.n AS base
+  ), sequenced AS (
+    INSERT INTO outbox_sequence AS s (conversation_id, last_sequence)
+    SELECT b.id::text, c.n FROM bumped b JOIN counted c ON c.conversation_id = b.id
+    ON CONFLICT (conversation_id) DO UPDATE SET last_sequence = s.last_sequence + EXCLUDED.last_sequence
+    RETURNING s.conversation_id, s.last_sequence
+  ), numbered AS (
+    SELECT a.*, b.base + a.k AS seq, q.last_sequence - c.n + a.k AS sequence
+    FROM allowed a
+    JOIN bumped b ON b.id = a.conversation_id
+    JOIN counted c ON c.conversation_id = a.conversation_id
+    JOIN sequenced q ON q.conversation_id = a.conversation_id::text
+  ), inserted AS (
+    INSERT INTO messages (conversation_id, seq, id, sender_id, text, reply_id, client_message_id, created_at)
+    SELECT conversation_id, seq, id, sender_id, text, reply_id, client_message_id, created_at FROM numbered
+  ), outboxed AS (
+    INSERT INTO outbox (event_id, conversation_id, sequence, type, nats_subject, envelope)
+    SELECT event_id, conversation_id::text, sequence, $10, $11,
+           jsonb_set(jsonb_set(envelope, '{sequence}', to_jsonb(sequence)), '{data,seq}', to_jsonb(seq))
+    FROM numbered
+  )
+  SELECT ord, seq FROM numbered`;
+
 /** SQL for messages and the membership projection; every function runs in the caller's transaction. */
 export const messageRepository = {
   /**
-   * The hot path, one statement: checks membership, takes the conversation's next seq
-   * (its row lock serialises concurrent sends, so seqs have no gaps) and inserts the
-   * message. Returns null when the sender is not a member of a live conversation.
+   * A lone Send, one autocommit statement: checks membership and that the idempotency key is
+   * unused, takes the conversation's next seq (its row lock serialises concurrent sends, so seqs
+   * have no gaps), inserts the message and its MessageSent outbox row — `addToOutbox`'s SQL, with
+   * `sequence` and `data.seq` written into the envelope. Returns null, having written nothing, when
+   * the sender is not a member of a live conversation or already used the key there.
    */
-  async insertIfMember(manager: EntityManager, message: NewMessage): Promise<number | null> {
-    const rows = (await manager.query(
-      `WITH next AS (
-         UPDATE conversations SET last_seq = last_seq + 1
-         WHERE id = $1 AND deleted_at IS NULL
-           AND EXISTS (SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2)
-         RETURNING last_seq
-       )
-       INSERT INTO messages (conversation_id, seq, id, sender_id, text, reply_id, client_message_id, created_at)
-       SELECT $1, next.last_seq, $3, $2, $4, $5, $6, $7 FROM next
-       RETURNING seq`,
-      [
-        message.conversationId,
-        message.senderId,
-        message.id,
-        message.text,
-        message.replyId,
-        message.clientMessageId,
-        message.createdAt,
-      ],
-    )) as Array<{ seq: string }>;
+  async sendOne(manager: EntityManager, message: NewMessage, event: OutboxRow): Promise<number | null> {
+    const rows = (await manager.query(SEND_ONE_SQL, [
+      message.conversationId,
+      message.senderId,
+      message.id,
+      message.text,
+      message.replyId,
+      message.clientMessageId,
+      message.createdAt,
+      event.conversationId,
+      event.eventId,
+      event.type,
+      event.natsSubject,
+      event.envelope,
+    ])) as Array<{ seq: string }>;
     return rows.length === 0 ? null : Number(rows[0]!.seq);
+  },
+
+  /**
+   * Several Sends in one autocommit statement (group commit), in the order given: each one as
+   * `sendOne` would, messages of one conversation taking consecutive seqs in that order. Returns
+   * the seq of each message written, by its index; a message missing from the result was not
+   * written (not a member, conversation deleted, key already used). All or nothing on an error.
+   */
+  async sendMany(
+    manager: EntityManager,
+    sends: ReadonlyArray<{ message: NewMessage; event: OutboxRow }>,
+    type: string,
+    natsSubject: string,
+  ): Promise<Map<number, number>> {
+    const column = <T>(pick: (send: { message: NewMessage; event: OutboxRow }) => T) => sends.map(pick);
+    const rows = (await manager.query(SEND_MANY_SQL, [
+      column((send) => send.message.conversationId),
+      column((send) => send.message.senderId),
+      column((send) => send.message.id),
+      column((send) => send.message.text),
+      column((send) => send.message.replyId),
+      column((send) => send.message.clientMessageId),
+      column((send) => send.message.createdAt),
+      column((send) => send.event.eventId),
+      column((send) => send.event.envelope),
+      type,
+      natsSubject,
+    ])) as Array<{ ord: string; seq: string }>;
+    return new Map(rows.map((row) => [Number(row.ord) - 1, Number(row.seq)]));
   },
 
   async findById(manager: EntityManager, id: string): Promise<MessageRow | null> {
