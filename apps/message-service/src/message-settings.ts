@@ -9,7 +9,7 @@ export const messageConfig = {
   /** Most Sends written in one statement (group commit). */
   SEND_MAX_BATCH: z.coerce.number().int().min(1).max(1_000).default(64),
   /** Most Send statements running at once; Sends arriving meanwhile wait and share the next one. */
-  SEND_MAX_WRITES_IN_FLIGHT: z.coerce.number().int().min(1).max(100).default(4),
+  SEND_MAX_WRITES_IN_FLIGHT: z.coerce.number().int().min(1).max(100).default(2),
   /** Longest message text, in Unicode code points. */
   MESSAGE_TEXT_MAX_LENGTH: z.coerce.number().int().min(1).max(1_000_000).default(4_096),
 };

@@ -26,8 +26,8 @@ describe('message-service over gRPC', () => {
 
   beforeAll(async () => {
     service = await bootService(messageService, createMessageClient, {
-      // Two Send statements at most at once: concurrent Sends are sure to be group-committed.
-      env: { MEMBERSHIP_CATCH_UP_MS: '3000', SEND_MAX_WRITES_IN_FLIGHT: '2' },
+      // One Send statement at a time: concurrent Sends are sure to be group-committed.
+      env: { MEMBERSHIP_CATCH_UP_MS: '3000', SEND_MAX_WRITES_IN_FLIGHT: '1' },
     });
     client = service.client;
     publisher = await EventPublisher.connect(service.nats.url, service.nats.subjectPrefix);
