@@ -21,17 +21,18 @@ function controlledWriter() {
   return { batches, finishers, failers, write };
 }
 
+/** A GroupCommit over a controlled writer, items keyed by `key`. */
+function groupCommit(limits: { maxBatch: number; maxInFlight: number }) {
+  const writer = controlledWriter();
+  const commit = new GroupCommit<Item, number>({ key: (item) => item.key, write: writer.write, ...limits });
+  return { writer, commit };
+}
+
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('GroupCommit', () => {
   it('writes a lone item at once, alone', async () => {
-    const writer = controlledWriter();
-    const commit = new GroupCommit<Item, number>({
-      key: (item) => item.key,
-      write: writer.write,
-      maxBatch: 8,
-      maxInFlight: 2,
-    });
+    const { writer, commit } = groupCommit({ maxBatch: 8, maxInFlight: 2 });
     const result = commit.submit({ key: 'a', value: 1 });
     expect(writer.batches).toEqual([[{ key: 'a', value: 1 }]]);
     writer.finishers[0]!();
@@ -39,13 +40,7 @@ describe('GroupCommit', () => {
   });
 
   it('gathers the items that arrive while batches are out into the next batch, up to maxBatch', async () => {
-    const writer = controlledWriter();
-    const commit = new GroupCommit<Item, number>({
-      key: (item) => item.key,
-      write: writer.write,
-      maxBatch: 3,
-      maxInFlight: 1,
-    });
+    const { writer, commit } = groupCommit({ maxBatch: 3, maxInFlight: 1 });
     const results = Array.from({ length: 6 }, (_, value) => commit.submit({ key: `k${value}`, value }));
     expect(writer.batches.map((batch) => batch.map((item) => item.value))).toEqual([[0]]);
     expect(commit.waiting).toBe(5);
@@ -62,13 +57,7 @@ describe('GroupCommit', () => {
   });
 
   it('never has one key in two batches at once, and keeps a key’s items in order', async () => {
-    const writer = controlledWriter();
-    const commit = new GroupCommit<Item, number>({
-      key: (item) => item.key,
-      write: writer.write,
-      maxBatch: 10,
-      maxInFlight: 3,
-    });
+    const { writer, commit } = groupCommit({ maxBatch: 10, maxInFlight: 3 });
     void commit.submit({ key: 'hot', value: 1 });
     void commit.submit({ key: 'hot', value: 2 });
     void commit.submit({ key: 'cold', value: 3 });
@@ -84,13 +73,7 @@ describe('GroupCommit', () => {
   });
 
   it('fails only the items whose outcome is an error', async () => {
-    const writer = controlledWriter();
-    const commit = new GroupCommit<Item, number>({
-      key: (item) => item.key,
-      write: writer.write,
-      maxBatch: 10,
-      maxInFlight: 1,
-    });
+    const { writer, commit } = groupCommit({ maxBatch: 10, maxInFlight: 1 });
     void commit.submit({ key: 'a', value: 0 });
     const second = commit.submit({ key: 'b', value: 1 });
     const third = commit.submit({ key: 'c', value: 2 });
@@ -105,13 +88,7 @@ describe('GroupCommit', () => {
   });
 
   it('fails every item of a batch whose write rejects, and goes on with the next batch', async () => {
-    const writer = controlledWriter();
-    const commit = new GroupCommit<Item, number>({
-      key: (item) => item.key,
-      write: writer.write,
-      maxBatch: 10,
-      maxInFlight: 1,
-    });
+    const { writer, commit } = groupCommit({ maxBatch: 10, maxInFlight: 1 });
     const first = commit.submit({ key: 'a', value: 0 });
     const second = commit.submit({ key: 'a', value: 1 });
     writer.failers[0]!(new Error('database unavailable'));
