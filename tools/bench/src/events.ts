@@ -10,7 +10,7 @@ import { createEvent, EventType } from '@chat/contract';
 import { Backbone, BenchLogger, now, Phase, type TransactionRecorder } from './events/backbone';
 import { measureUnitCosts, type UnitCosts } from './events/probes';
 import { runBenchmark, type Deadline } from './support/harness';
-import { CpuMeter, describeMachine, pidsNamed, type CpuUse } from './support/machine';
+import { CpuMeter, describeMachine, pidsNamed, postgresSettings, type CpuUse } from './support/machine';
 import { parseOptions } from './support/options';
 import { perSecond, round, summarise, type Summary } from './support/stats';
 import { formatTable, heading } from './support/table';
@@ -498,27 +498,8 @@ function consumerReport(recorder: TransactionRecorder) {
 }
 
 async function describeServers(backbone: Backbone) {
-  const rows = (await backbone.producer.query(
-    `SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1) ORDER BY name`,
-    [
-      [
-        'server_version',
-        'autovacuum',
-        'fsync',
-        'synchronous_commit',
-        'wal_sync_method',
-        'full_page_writes',
-        'commit_delay',
-        'shared_buffers',
-        'max_connections',
-        'wal_level',
-      ],
-    ],
-  )) as Array<{ name: string; setting: string; unit: string | null }>;
   return {
-    postgres: Object.fromEntries(
-      rows.map((row) => [row.name, row.unit ? `${row.setting} × ${row.unit}` : row.setting]),
-    ),
+    postgres: await postgresSettings((sql, params) => backbone.producer.query(sql, params)),
     natsServer: backbone.nats.info?.version ?? 'unknown',
     jetstreamStorage: 'file',
   };

@@ -45,15 +45,8 @@ const toMessage = (row: RawMessage): MessageRow => ({
   deleted: row.deleted,
 });
 
-export interface NewMessage {
-  conversationId: string;
-  id: string;
-  senderId: string;
-  text: string;
-  replyId: string | null;
-  clientMessageId: string | null;
-  createdAt: Date;
-}
+/** A message before the statement numbers it: a row but its `seq` and later changes. */
+export type NewMessage = Omit<MessageRow, 'seq' | 'updatedAt' | 'deleted'>;
 
 /** `sendOne`: $1–$7 the message, $8–$12 its outbox row. */
 const SEND_ONE_SQL = `WITH next AS (

@@ -154,13 +154,8 @@ export class SendMessage {
       message.clientMessageId!,
     );
     if (!earlier) return null;
-    if (earlier.text !== message.text && !earlier.deleted) {
-      throw DomainError.alreadyExists(
-        'MESSAGE.CLIENT_MESSAGE_ID_REUSED',
-        'client_message_id was already used for a different message in this conversation',
-      );
-    }
-    if ((earlier.replyId ?? null) !== (message.replyId ?? null)) {
+    const sameText = earlier.text === message.text || earlier.deleted;
+    if (!sameText || (earlier.replyId ?? null) !== (message.replyId ?? null)) {
       throw DomainError.alreadyExists(
         'MESSAGE.CLIENT_MESSAGE_ID_REUSED',
         'client_message_id was already used for a different message in this conversation',

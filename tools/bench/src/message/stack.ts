@@ -18,6 +18,7 @@ import {
   type Cleanup,
   type Deadline,
 } from '../support/harness';
+import { postgresSettings } from '../support/machine';
 
 export const now = (): number => performance.now();
 
@@ -229,27 +230,10 @@ export async function describeServers(stack: Stack) {
       return 'unknown';
     }
   };
-  const { rows } = await stack.admin.query<{ name: string; setting: string; unit: string | null }>(
-    `SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1) ORDER BY name`,
-    [
-      [
-        'server_version',
-        'fsync',
-        'synchronous_commit',
-        'wal_sync_method',
-        'full_page_writes',
-        'commit_delay',
-        'shared_buffers',
-        'max_connections',
-      ],
-    ],
-  );
   return {
     psql: await version('psql', ['--version']),
     natsServer: await version('nats-server', ['--version']),
-    postgres: Object.fromEntries(
-      rows.map((row) => [row.name, row.unit ? `${row.setting} × ${row.unit}` : row.setting]),
-    ),
+    postgres: await postgresSettings(async (sql, params) => (await stack.admin.query(sql, params)).rows),
   };
 }
 

@@ -121,3 +121,32 @@ function machineTimes(): { busy: number } {
   for (const cpu of os.cpus()) busy += cpu.times.user + cpu.times.nice + cpu.times.sys + cpu.times.irq;
   return { busy };
 }
+
+/** The PostgreSQL settings a benchmark reports, as `value × unit`. */
+export const REPORTED_POSTGRES_SETTINGS = [
+  'server_version',
+  'autovacuum',
+  'fsync',
+  'synchronous_commit',
+  'wal_sync_method',
+  'full_page_writes',
+  'commit_delay',
+  'shared_buffers',
+  'max_connections',
+  'wal_level',
+];
+
+/** Reads `REPORTED_POSTGRES_SETTINGS` through any query function (a pg Pool's, a DataSource's). */
+export async function postgresSettings(
+  query: (
+    sql: string,
+    params: unknown[],
+  ) => Promise<Array<{ name: string; setting: string; unit: string | null }>>,
+): Promise<Record<string, string>> {
+  const rows = await query(`SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1) ORDER BY name`, [
+    REPORTED_POSTGRES_SETTINGS,
+  ]);
+  return Object.fromEntries(
+    rows.map((row) => [row.name, row.unit ? `${row.setting} × ${row.unit}` : row.setting]),
+  );
+}
