@@ -58,5 +58,56 @@ export class CreateOutboxAndInbox1764000000000 implements MigrationInterface {
   }
 }
 
+/**
+ * The relay records what it published per conversation (`outbox_sequence.published_sequence`, a
+ * watermark) instead of stamping each outbox row: outbox rows are written once and never updated.
+ * Events of a conversation go out in `sequence` order, so the rows already marked sent form a prefix
+ * of it and the watermark is the last of them. Publishing failures move to the conversation's row too:
+ * a failure stops its conversation, not one row.
+ */
+export class TrackPublishedSequence1795000000000 implements MigrationInterface {
+  name = 'TrackPublishedSequence1795000000000';
+
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.query(`
+      ALTER TABLE outbox_sequence
+        ADD COLUMN published_sequence bigint NOT NULL DEFAULT 0,
+        ADD COLUMN publish_attempts integer NOT NULL DEFAULT 0,
+        ADD COLUMN last_publish_error text`);
+    await runner.query(`
+      UPDATE outbox_sequence s
+      SET published_sequence = coalesce(
+        (SELECT min(o.sequence) - 1 FROM outbox o WHERE o.conversation_id = s.conversation_id AND o.sent_at IS NULL),
+        s.last_sequence)`);
+    await runner.query(
+      `CREATE INDEX outbox_sequence_unpublished_idx ON outbox_sequence (conversation_id)
+       WHERE last_sequence > published_sequence`,
+    );
+    await runner.query(`DROP INDEX outbox_unsent_idx, outbox_sent_at_idx`);
+    await runner.query(
+      `ALTER TABLE outbox DROP COLUMN sent_at, DROP COLUMN attempts, DROP COLUMN last_error`,
+    );
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query(`
+      ALTER TABLE outbox
+        ADD COLUMN sent_at timestamptz,
+        ADD COLUMN attempts integer NOT NULL DEFAULT 0,
+        ADD COLUMN last_error text`);
+    await runner.query(`
+      UPDATE outbox o SET sent_at = now() FROM outbox_sequence s
+      WHERE s.conversation_id = o.conversation_id AND o.sequence <= s.published_sequence`);
+    await runner.query(
+      `CREATE INDEX outbox_unsent_idx ON outbox (conversation_id, sequence) WHERE sent_at IS NULL`,
+    );
+    await runner.query(`CREATE INDEX outbox_sent_at_idx ON outbox (sent_at) WHERE sent_at IS NOT NULL`);
+    await runner.query(`DROP INDEX outbox_sequence_unpublished_idx`);
+    await runner.query(`
+      ALTER TABLE outbox_sequence
+        DROP COLUMN published_sequence, DROP COLUMN publish_attempts, DROP COLUMN last_publish_error`);
+  }
+}
+
 /** Add these to every service's migrations, before its own. */
-export const messagingMigrations = [CreateOutboxAndInbox1764000000000];
+export const messagingMigrations = [CreateOutboxAndInbox1764000000000, TrackPublishedSequence1795000000000];

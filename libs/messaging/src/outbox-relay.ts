@@ -1,6 +1,8 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { Pool, PoolClient, QueryResult } from 'pg';
+import type { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { NatsLogger } from './nats-connection';
 
 export interface OutboxRelayOptions {
@@ -28,22 +30,47 @@ interface PendingRow {
   sequence: string;
   nats_subject: string;
   envelope: string;
+  /** The conversation's place in this pass's round (1, 2, …): the fairness cursor follows it. */
+  turn: string;
 }
 
+/** What a pass records for one conversation: the last sequence now published, or why it stopped. */
+interface Progress {
+  conversation_id: string;
+  published: number | null;
+  error: string | null;
+}
+
+/** One row, `n`: the committed events of this schema's outbox that wait to be published. */
+export const UNPUBLISHED_EVENTS_SQL =
+  'SELECT coalesce(sum(last_sequence - published_sequence), 0)::int AS n FROM outbox_sequence';
+
 const PRUNE_EVERY_MS = 60_000;
+/** Outbox rows a prune statement looks at (the oldest by position); it repeats while it deletes them all. */
+const PRUNE_BATCH = 10_000;
 
 /**
  * Publishes committed outbox rows to JetStream: at once when `notify()` is called
  * after a commit, and from a periodic sweep for whatever a crash or an outage left.
+ *
+ * What is published is a watermark per conversation, `outbox_sequence.published_sequence`:
+ * the events of a conversation go out in `sequence` order, so "sent" is always a prefix
+ * of them and outbox rows are written once, never updated. Conversations waiting to be
+ * published are those whose `last_sequence` is ahead of it (a partial index).
  *
  * Ordering and sharing: each pass takes conversations, not rows, under a
  * per-conversation transaction-level advisory lock (`pg_try_advisory_xact_lock`), so
  * replicas share the work without two of them ever publishing the same
  * conversation's events at once; within a conversation events are published one
  * after the other in `sequence` order, each awaiting JetStream's acknowledgement,
- * and a failure stops that conversation's run until the next pass. The event id is
- * the `Nats-Msg-Id`, so a republish after a lost acknowledgement is dropped by the
- * stream's duplicate window (and consumers de-duplicate by id beyond it).
+ * and a failure stops that conversation's run until the next pass. Passes take the
+ * waiting conversations in turn (a cursor over their ids), so a busy few cannot starve
+ * the rest. The event id is the `Nats-Msg-Id`, so a republish after a lost
+ * acknowledgement is dropped by the stream's duplicate window (and consumers
+ * de-duplicate by id beyond it).
+ *
+ * A pass is two round trips to PostgreSQL (claim and read; record and commit), so
+ * that under load the relay costs the database little next to the writes it follows.
  */
 export class OutboxRelay {
   private readonly js: JetStreamClient;
@@ -54,6 +81,8 @@ export class OutboxRelay {
   private stopped = true;
   private sweepTimer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
+  /** The last conversation of the previous pass's round: the next round starts after it. */
+  private cursor = '';
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.js = jetstream(options.nats);
@@ -120,29 +149,22 @@ export class OutboxRelay {
   }
 
   private async pass(): Promise<{ sent: number; full: boolean }> {
-    return this.options.dataSource.transaction(async (manager) => {
-      // Marking rows sent needs no fsync of its own: a mark lost in a crash only republishes
-      // the event, which the stream's duplicate window and the consumers' inbox absorb.
-      await manager.query('SET LOCAL synchronous_commit = off');
-      const conversations = (
-        (await manager.query(
-          `SELECT conversation_id FROM (
-             SELECT conversation_id, min(position) AS first
-             FROM outbox WHERE sent_at IS NULL
-             GROUP BY conversation_id ORDER BY first LIMIT $1
-           ) waiting
-           WHERE pg_try_advisory_xact_lock(hashtextextended('chat.outbox:' || conversation_id, 0))`,
-          [this.conversationsPerPass],
-        )) as Array<{ conversation_id: string }>
-      ).map((row) => row.conversation_id);
-      if (conversations.length === 0) return { sent: 0, full: false };
-
-      const rows = (await manager.query(
-        `SELECT event_id, conversation_id, sequence, nats_subject, envelope::text AS envelope
-         FROM outbox WHERE sent_at IS NULL AND conversation_id = ANY($1)
-         ORDER BY conversation_id, sequence LIMIT $2`,
-        [conversations, this.eventsPerPass],
-      )) as PendingRow[];
+    // The data source's own pool (its connections have the service's search_path); a raw client, because
+    // a pass sends several statements in one simple-protocol message.
+    const pool = (this.options.dataSource.driver as PostgresDriver).master as Pool;
+    const client = await pool.connect();
+    let failure: Error | undefined;
+    try {
+      const claim = (await client.query(this.claimSql(client))) as unknown as QueryResult[];
+      const rows = claim.at(-1)!.rows as PendingRow[];
+      if (rows.length === 0) {
+        await client.query('COMMIT');
+        return { sent: 0, full: false };
+      }
+      const lastTurn = rows.reduce((last, row) => (Number(row.turn) > Number(last.turn) ? row : last));
+      this.cursor = lastTurn.conversation_id;
+      // Full by events or by conversations: either way more may be waiting.
+      const full = rows.length === this.eventsPerPass || Number(lastTurn.turn) === this.conversationsPerPass;
 
       const byConversation = new Map<string, PendingRow[]>();
       for (const row of rows) {
@@ -153,62 +175,139 @@ export class OutboxRelay {
       const results = await Promise.all(
         [...byConversation.values()].map((list) => this.publishInOrder(list)),
       );
-      const sent = results.flatMap((result) => result.sent);
-      const failures = results.flatMap((result) => (result.failure ? [result.failure] : []));
-      await this.markSent(manager, sent);
-      for (const failure of failures) {
-        await manager.query(
-          `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE event_id = $1`,
-          [failure.eventId, failure.message.slice(0, 1_000)],
-        );
-      }
-      if (failures.length > 0) {
+      const progress = results.filter((result) => result.published !== null || result.error !== null);
+      const sent = results.reduce((total, result) => total + result.sent, 0);
+      await client.query(`${recordSql(client, progress)};\nCOMMIT`);
+      const failed = results.filter((result) => result.error !== null);
+      if (failed.length > 0) {
         this.options.logger.warn(
-          { failed: failures.length, sent: sent.length, error: failures[0]!.message },
+          { failed: failed.length, sent, error: failed[0]!.error },
           'Some outbox events could not be published; the sweeper retries them',
         );
       }
-      return { sent: sent.length, full: rows.length === this.eventsPerPass && failures.length === 0 };
-    });
+      return { sent, full: full && failed.length === 0 };
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    } finally {
+      // A failed pass may leave its transaction open: the pool must not hand that connection out again.
+      client.release(failure);
+    }
   }
 
-  private async publishInOrder(
-    rows: PendingRow[],
-  ): Promise<{ sent: string[]; failure?: { eventId: string; message: string } }> {
-    const sent: string[] = [];
+  /**
+   * One simple-protocol round trip: open the pass's transaction, claim up to `conversationsPerPass`
+   * waiting conversations after the cursor (wrapping around), keep those whose advisory lock this pass
+   * gets, and read their unpublished events, at most `eventsPerPass`, first events of every
+   * conversation first. Only integers and the escaped cursor are written into the text.
+   */
+  private claimSql(client: PoolClient): string {
+    const cursor = client.escapeLiteral(this.cursor);
+    const conversations = this.conversationsPerPass;
+    const events = this.eventsPerPass;
+    return `BEGIN;
+      SET LOCAL synchronous_commit = off;
+      WITH waiting AS MATERIALIZED (
+        SELECT conversation_id, published_sequence, row_number() OVER () AS turn FROM (
+          (SELECT conversation_id, published_sequence FROM outbox_sequence
+           WHERE last_sequence > published_sequence AND conversation_id > ${cursor}
+           ORDER BY conversation_id LIMIT ${conversations})
+          UNION ALL
+          (SELECT conversation_id, published_sequence FROM outbox_sequence
+           WHERE last_sequence > published_sequence AND conversation_id <= ${cursor}
+           ORDER BY conversation_id LIMIT ${conversations})
+          LIMIT ${conversations}
+        ) round
+      ), claimed AS MATERIALIZED (
+        SELECT * FROM waiting
+        WHERE pg_try_advisory_xact_lock(hashtextextended('chat.outbox:' || conversation_id, 0))
+      )
+      SELECT o.event_id, o.conversation_id, o.sequence, o.nats_subject, o.envelope::text AS envelope, c.turn
+      FROM claimed c
+      CROSS JOIN LATERAL (
+        SELECT event_id, conversation_id, sequence, nats_subject, envelope FROM outbox
+        WHERE conversation_id = c.conversation_id AND sequence > c.published_sequence
+        ORDER BY sequence LIMIT ${events}
+      ) o
+      ORDER BY o.sequence - c.published_sequence, o.conversation_id
+      LIMIT ${events}`;
+  }
+
+  private async publishInOrder(rows: PendingRow[]): Promise<Progress & { sent: number }> {
+    const conversationId = rows[0]!.conversation_id;
+    let published: number | null = null;
     for (const row of rows) {
       try {
         await this.js.publish(row.nats_subject, row.envelope, {
           msgID: row.event_id,
           timeout: this.options.publishTimeoutMs ?? 5_000,
         });
-        sent.push(row.event_id);
+        published = Number(row.sequence);
       } catch (error) {
+        const message = String((error as Error).message ?? error);
         return {
-          sent,
-          failure: { eventId: row.event_id, message: String((error as Error).message ?? error) },
+          conversation_id: conversationId,
+          published,
+          // PostgreSQL text cannot hold NUL.
+          error: message.replace(/\0/g, '').slice(0, 1_000) || 'publish failed',
+          sent: rows.indexOf(row),
         };
       }
     }
-    return { sent };
-  }
-
-  private async markSent(manager: EntityManager, eventIds: string[]): Promise<void> {
-    if (eventIds.length === 0) return;
-    await manager.query(`UPDATE outbox SET sent_at = now() WHERE event_id = ANY($1::uuid[])`, [eventIds]);
+    return { conversation_id: conversationId, published, error: null, sent: rows.length };
   }
 
   private async pruneIfDue(): Promise<void> {
     if (Date.now() - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = Date.now();
-    const retentionMs = this.options.retentionMs ?? 7 * 24 * 3_600_000;
     try {
-      await this.options.dataSource.query(
-        `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => $1)`,
-        [retentionMs / 1_000],
-      );
+      await this.prune();
     } catch (error) {
       this.options.logger.warn({ err: error }, 'Could not prune sent outbox rows; will retry');
     }
   }
+
+  /**
+   * Deletes published rows older than the retention, oldest first, a batch at a time; it stops at the
+   * first batch that is not all prunable (rows still inside retention, or events waiting to be
+   * published, which are never deleted). Runs every minute; returns how many rows went.
+   */
+  async prune(): Promise<number> {
+    const retentionSeconds = (this.options.retentionMs ?? 7 * 24 * 3_600_000) / 1_000;
+    let total = 0;
+    for (let batch = 0; batch < 100; batch += 1) {
+      const [, deleted] = (await this.options.dataSource.query(
+        `DELETE FROM outbox WHERE position IN (
+           SELECT o.position
+           FROM (SELECT position, conversation_id, sequence, created_at FROM outbox ORDER BY position LIMIT $2) o
+           JOIN outbox_sequence s ON s.conversation_id = o.conversation_id
+           WHERE o.sequence <= s.published_sequence AND o.created_at < now() - make_interval(secs => $1)
+         )`,
+        [retentionSeconds, PRUNE_BATCH],
+      )) as [unknown, number];
+      total += deleted;
+      if (deleted < PRUNE_BATCH) break;
+    }
+    return total;
+  }
+}
+
+/**
+ * The second round trip of a pass: record each conversation's new watermark (or why its run
+ * stopped), then commit, which releases the pass's advisory locks. The values travel as one
+ * escaped JSON literal.
+ */
+function recordSql(client: PoolClient, progress: Progress[]): string {
+  if (progress.length === 0) return 'SELECT 1';
+  const values = client.escapeLiteral(
+    JSON.stringify(
+      progress.map(({ conversation_id, published, error }) => ({ conversation_id, published, error })),
+    ),
+  );
+  return `UPDATE outbox_sequence s
+    SET published_sequence = GREATEST(s.published_sequence, v.published),
+        publish_attempts = CASE WHEN v.error IS NULL THEN 0 ELSE s.publish_attempts + 1 END,
+        last_publish_error = v.error
+    FROM jsonb_to_recordset(${values}::jsonb) AS v(conversation_id text, published bigint, error text)
+    WHERE s.conversation_id = v.conversation_id`;
 }

@@ -71,10 +71,98 @@ describe('outbox → JetStream → consumer', () => {
     await eventually(async () => (await fixture.applied()).length === 3);
     expect((await fixture.applied()).map((event) => event.sequence)).toEqual([1, 2, 3]);
     expect(await fixture.streamMessages()).toBe(3);
-    const [{ unsent }] = await fixture.dataSource.query(
-      'SELECT count(*)::int AS unsent FROM outbox WHERE sent_at IS NULL',
+    expect(await fixture.unpublished()).toBe(0);
+  });
+
+  it('records what it published as a watermark per conversation and keeps the rows for replay', async () => {
+    const relay = fixture.relay({ start: false });
+    const uow = fixture.unitOfWork(relay);
+    const [first, second] = [randomUUID(), randomUUID()];
+    for (const [conversation, count] of [
+      [first, 3],
+      [second, 2],
+    ] as const) {
+      for (let index = 0; index < count; index += 1) {
+        await uow.run((tx) =>
+          tx.publish(EventType.MessageSent, conversation, messageSent(conversation, 'x')),
+        );
+      }
+    }
+    const watermarks = () =>
+      fixture.dataSource.query(
+        `SELECT conversation_id, last_sequence::int, published_sequence::int, publish_attempts, last_publish_error
+         FROM outbox_sequence ORDER BY last_sequence DESC`,
+      );
+    expect(await fixture.unpublished()).toBe(5);
+
+    expect(await relay.drain()).toBe(5);
+    expect(await watermarks()).toEqual([
+      {
+        conversation_id: first,
+        last_sequence: 3,
+        published_sequence: 3,
+        publish_attempts: 0,
+        last_publish_error: null,
+      },
+      {
+        conversation_id: second,
+        last_sequence: 2,
+        published_sequence: 2,
+        publish_attempts: 0,
+        last_publish_error: null,
+      },
+    ]);
+    expect(await fixture.dataSource.query('SELECT count(*)::int AS n FROM outbox')).toEqual([{ n: 5 }]);
+    expect(await relay.drain()).toBe(0);
+    expect(await fixture.streamMessages()).toBe(5);
+
+    // Replay: move a watermark back and the kept rows go out again, in order, with their original ids
+    // (the stream's duplicate window drops them here; consumers would skip them by id after it).
+    await fixture.dataSource.query(
+      'UPDATE outbox_sequence SET published_sequence = 1 WHERE conversation_id = $1',
+      [first],
     );
-    expect(unsent).toBe(0);
+    expect(await relay.drain()).toBe(2);
+    expect(await fixture.streamMessages()).toBe(5);
+    expect(await fixture.unpublished()).toBe(0);
+  });
+
+  it('prunes published rows past retention, never unpublished ones', async () => {
+    const relay = fixture.relay({ start: false, retentionMs: 0 });
+    const uow = fixture.unitOfWork(relay);
+    const [sent, waiting] = [randomUUID(), randomUUID()];
+    for (const conversation of [sent, sent, waiting]) {
+      await uow.run((tx) => tx.publish(EventType.MessageSent, conversation, messageSent(conversation, 'x')));
+    }
+    await relay.drain();
+    await uow.run((tx) => tx.publish(EventType.MessageSent, waiting, messageSent(waiting, 'late')));
+
+    expect(await relay.prune()).toBe(3);
+    expect(await fixture.dataSource.query('SELECT conversation_id, sequence::int FROM outbox')).toEqual([
+      { conversation_id: waiting, sequence: 2 },
+    ]);
+    expect(await relay.drain()).toBe(1);
+    expect(await fixture.unpublished()).toBe(0);
+  });
+
+  it('takes waiting conversations in turn, so one long backlog does not hold the others back', async () => {
+    const relay = fixture.relay({ start: false, conversationsPerPass: 1, eventsPerPass: 1 });
+    const uow = fixture.unitOfWork(relay);
+    const conversations = Array.from({ length: 4 }, () => randomUUID()).sort();
+    const busy = conversations[0]!; // first in id order
+    for (let index = 0; index < 5; index += 1) {
+      await uow.run((tx) => tx.publish(EventType.MessageSent, busy, messageSent(busy, `b${index}`)));
+    }
+    for (const conversation of conversations.slice(1)) {
+      await uow.run((tx) => tx.publish(EventType.MessageSent, conversation, messageSent(conversation, 'q')));
+    }
+
+    expect(await relay.drain()).toBe(8);
+    const published = await fixture.published();
+    expect(published.slice(0, 4).map((event) => event.conversationId)).toEqual(conversations);
+    expect(published.filter((event) => event.conversationId === busy).map((event) => event.sequence)).toEqual(
+      [1, 2, 3, 4, 5],
+    );
   });
 
   it('applies an event delivered twice only once', async () => {
@@ -338,6 +426,16 @@ describe('outbox → JetStream → consumer through a NATS outage', () => {
         const outage = publishSome(20, 100); // ~2 s of commits while the relay cannot reach NATS
         await new Promise((resolve) => setTimeout(resolve, 10_000));
         await outage;
+        // The events wait, and each conversation says why its run stopped.
+        expect(await fixture.unpublished()).toBeGreaterThan(0);
+        const stopped = (await fixture.dataSource.query(
+          'SELECT publish_attempts, last_publish_error FROM outbox_sequence WHERE last_sequence > published_sequence',
+        )) as Array<{ publish_attempts: number; last_publish_error: string | null }>;
+        expect(stopped.length).toBeGreaterThan(0);
+        for (const row of stopped) {
+          expect(row.publish_attempts).toBeGreaterThan(0);
+          expect(row.last_publish_error).toEqual(expect.any(String));
+        }
         proxy.restore();
         await publishSome(120, 20);
 
@@ -355,6 +453,15 @@ describe('outbox → JetStream → consumer through a NATS outage', () => {
             .map((event) => event.sequence);
           expect(sequences).toEqual(Array.from({ length: 70 }, (_, index) => index + 1));
         }
+        await relay.idle();
+        expect(
+          await fixture.dataSource.query(
+            'SELECT published_sequence::int, publish_attempts, last_publish_error FROM outbox_sequence',
+          ),
+        ).toEqual([
+          { published_sequence: 70, publish_attempts: 0, last_publish_error: null },
+          { published_sequence: 70, publish_attempts: 0, last_publish_error: null },
+        ]);
       } finally {
         await Promise.all(fixture.consumers.splice(0).map((consumer) => consumer.stop()));
         await Promise.all(fixture.relays.splice(0).map((r) => r.stop()));

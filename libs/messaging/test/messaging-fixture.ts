@@ -11,6 +11,7 @@ import {
   messagingMigrations,
   OutboxRelay,
   UnitOfWork,
+  UNPUBLISHED_EVENTS_SQL,
   type EventConsumerOptions,
   type EventHandler,
   type NatsConnection,
@@ -79,13 +80,22 @@ export class MessagingFixture {
     return new MessagingFixture(database, natsServer, dataSource, nats);
   }
 
-  relay(options: { sweepIntervalMs?: number; start?: boolean } = {}): OutboxRelay {
+  relay(
+    options: {
+      sweepIntervalMs?: number;
+      start?: boolean;
+      conversationsPerPass?: number;
+      eventsPerPass?: number;
+      retentionMs?: number;
+    } = {},
+  ): OutboxRelay {
     const relay = new OutboxRelay({
       dataSource: this.dataSource,
       nats: this.nats,
       logger: silentLogger,
-      sweepIntervalMs: options.sweepIntervalMs ?? 200,
       publishTimeoutMs: 2_000,
+      ...options,
+      sweepIntervalMs: options.sweepIntervalMs ?? 200,
     });
     if (options.start ?? true) relay.start();
     this.relays.push(relay);
@@ -149,6 +159,26 @@ export class MessagingFixture {
   async streamMessages(): Promise<number> {
     const manager = await jetstreamManager(this.nats);
     return (await manager.streams.info(this.natsServer.streamName)).state.messages;
+  }
+
+  /** Events committed to the outbox and not published yet (behind their conversation's watermark). */
+  async unpublished(): Promise<number> {
+    const [{ n }] = (await this.dataSource.query(UNPUBLISHED_EVENTS_SQL)) as [{ n: number }];
+    return n;
+  }
+
+  /** What the relay published, in stream order: each event's conversation and sequence. */
+  async published(): Promise<Array<{ conversationId: string; sequence: number }>> {
+    const manager = await jetstreamManager(this.nats);
+    const count = (await manager.streams.info(this.natsServer.streamName)).state.messages;
+    const result = [];
+    for (let seq = 1; seq <= count; seq += 1) {
+      const event = (await manager.streams.getMessage(this.natsServer.streamName, {
+        seq,
+      }))!.json<ChatEvent>();
+      result.push({ conversationId: event.subject, sequence: event.sequence });
+    }
+    return result;
   }
 
   async deadLetters(): Promise<Array<{ subject: string; reason: string | undefined; data: string }>> {

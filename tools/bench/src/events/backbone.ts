@@ -14,6 +14,7 @@ import {
   messagingMigrations,
   OutboxRelay,
   UnitOfWork,
+  UNPUBLISHED_EVENTS_SQL,
   type EventHandler,
   type NatsConnection,
 } from '@chat/messaging';
@@ -394,9 +395,7 @@ export class Backbone {
   }
 
   async unsentOutboxRows(): Promise<number> {
-    const [row] = (await this.producer.query(
-      'SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL',
-    )) as Array<{ n: number }>;
+    const [row] = (await this.producer.query(UNPUBLISHED_EVENTS_SQL)) as Array<{ n: number }>;
     return row?.n ?? 0;
   }
 

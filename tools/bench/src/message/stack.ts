@@ -9,6 +9,7 @@ import pg from 'pg';
 
 import { createMessageClient, EventType, type EventMember, type MessageClient } from '@chat/contract';
 import { freePort, provisionDatabase, provisionNats, type TestNats } from '@chat/testing';
+import { UNPUBLISHED_EVENTS_SQL } from '@chat/messaging';
 import { EventPublisher, launchApp, workspaceRoot, type LaunchedApp } from '@chat/testing-services';
 
 import {
@@ -173,9 +174,9 @@ export class Stack {
     return now() - started;
   }
 
-  /** Outbox rows the service's relay has not published yet. */
+  /** Outbox events the service's relay has not published yet. */
   unsentOutbox(): Promise<number> {
-    return this.count('SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL');
+    return this.count(UNPUBLISHED_EVENTS_SQL);
   }
 
   /** Waits until the relay has published every outbox row; returns how long that took (ms). */
