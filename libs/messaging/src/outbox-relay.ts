@@ -175,9 +175,8 @@ export class OutboxRelay {
       const results = await Promise.all(
         [...byConversation.values()].map((list) => this.publishInOrder(list)),
       );
-      const progress = results.filter((result) => result.published !== null || result.error !== null);
       const sent = results.reduce((total, result) => total + result.sent, 0);
-      await client.query(`${recordSql(client, progress)};\nCOMMIT`);
+      await client.query(`${recordSql(client, results)};\nCOMMIT`);
       const failed = results.filter((result) => result.error !== null);
       if (failed.length > 0) {
         this.options.logger.warn(
@@ -200,6 +199,9 @@ export class OutboxRelay {
    * waiting conversations after the cursor (wrapping around), keep those whose advisory lock this pass
    * gets, and read their unpublished events, at most `eventsPerPass`, first events of every
    * conversation first. Only integers and the escaped cursor are written into the text.
+   *
+   * The pass commits without waiting for fsync: a watermark lost in a crash only republishes its
+   * events, which the stream's duplicate window and the consumers' inbox absorb.
    */
   private claimSql(client: PoolClient): string {
     const cursor = client.escapeLiteral(this.cursor);
@@ -295,15 +297,10 @@ export class OutboxRelay {
 /**
  * The second round trip of a pass: record each conversation's new watermark (or why its run
  * stopped), then commit, which releases the pass's advisory locks. The values travel as one
- * escaped JSON literal.
+ * escaped JSON literal (`jsonb_to_recordset` reads the keys it names and ignores the rest).
  */
 function recordSql(client: PoolClient, progress: Progress[]): string {
-  if (progress.length === 0) return 'SELECT 1';
-  const values = client.escapeLiteral(
-    JSON.stringify(
-      progress.map(({ conversation_id, published, error }) => ({ conversation_id, published, error })),
-    ),
-  );
+  const values = client.escapeLiteral(JSON.stringify(progress));
   return `UPDATE outbox_sequence s
     SET published_sequence = GREATEST(s.published_sequence, v.published),
         publish_attempts = CASE WHEN v.error IS NULL THEN 0 ELSE s.publish_attempts + 1 END,

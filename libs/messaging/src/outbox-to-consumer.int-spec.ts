@@ -116,7 +116,7 @@ describe('outbox → JetStream → consumer', () => {
     expect(await relay.drain()).toBe(0);
     expect(await fixture.streamMessages()).toBe(5);
 
-    // Replay: move a watermark back and the kept rows go out again, in order, with their original ids
+    // Replay: move a watermark back and the kept rows are published again with their original ids
     // (the stream's duplicate window drops them here; consumers would skip them by id after it).
     await fixture.dataSource.query(
       'UPDATE outbox_sequence SET published_sequence = 1 WHERE conversation_id = $1',

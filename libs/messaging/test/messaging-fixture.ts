@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { EventType, type ChatEvent, type MessageSent } from '@chat/contract';
 import { createDataSource, runMigrations } from '@chat/persistence';
@@ -89,15 +89,16 @@ export class MessagingFixture {
       retentionMs?: number;
     } = {},
   ): OutboxRelay {
+    const { start = true, sweepIntervalMs = 200, ...limits } = options;
     const relay = new OutboxRelay({
       dataSource: this.dataSource,
       nats: this.nats,
       logger: silentLogger,
       publishTimeoutMs: 2_000,
-      ...options,
-      sweepIntervalMs: options.sweepIntervalMs ?? 200,
+      sweepIntervalMs,
+      ...limits,
     });
-    if (options.start ?? true) relay.start();
+    if (start) relay.start();
     this.relays.push(relay);
     return relay;
   }
@@ -169,32 +170,29 @@ export class MessagingFixture {
 
   /** What the relay published, in stream order: each event's conversation and sequence. */
   async published(): Promise<Array<{ conversationId: string; sequence: number }>> {
-    const manager = await jetstreamManager(this.nats);
-    const count = (await manager.streams.info(this.natsServer.streamName)).state.messages;
-    const result = [];
-    for (let seq = 1; seq <= count; seq += 1) {
-      const event = (await manager.streams.getMessage(this.natsServer.streamName, {
-        seq,
-      }))!.json<ChatEvent>();
-      result.push({ conversationId: event.subject, sequence: event.sequence });
-    }
-    return result;
+    return (await this.storedMessages(this.natsServer.streamName)).map((message) => {
+      const event = message.json<ChatEvent>();
+      return { conversationId: event.subject, sequence: event.sequence };
+    });
   }
 
   async deadLetters(): Promise<Array<{ subject: string; reason: string | undefined; data: string }>> {
+    return (await this.storedMessages(deadLetterStream(this.natsServer.streamName))).map((message) => ({
+      subject: message.subject,
+      reason: message.header.get('Chat-Dead-Letter-Reason') || undefined,
+      data: new TextDecoder().decode(message.data),
+    }));
+  }
+
+  /** Every message a stream holds, in stream order. */
+  private async storedMessages(stream: string): Promise<StoredMsg[]> {
     const manager = await jetstreamManager(this.nats);
-    const stream = deadLetterStream(this.natsServer.streamName);
     const count = (await manager.streams.info(stream)).state.messages;
-    const result = [];
+    const messages: StoredMsg[] = [];
     for (let seq = 1; seq <= count; seq += 1) {
-      const message = await manager.streams.getMessage(stream, { seq });
-      result.push({
-        subject: message!.subject,
-        reason: message!.header.get('Chat-Dead-Letter-Reason') || undefined,
-        data: new TextDecoder().decode(message!.data),
-      });
+      messages.push((await manager.streams.getMessage(stream, { seq }))!);
     }
-    return result;
+    return messages;
   }
 
   /** Publishes raw bytes straight to an event subject, bypassing the outbox. */
