@@ -71,6 +71,10 @@ const PRUNE_BATCH = 10_000;
  *
  * A pass is two round trips to PostgreSQL (claim and read; record and commit), so
  * that under load the relay costs the database little next to the writes it follows.
+ * Recording never waits for a writer: a conversation whose row a Send statement holds at
+ * that moment keeps its old watermark, and this process records the new one in a later
+ * pass without publishing those events again (after a crash, or from another replica,
+ * they would be published twice, which the duplicate window and the inboxes absorb).
  */
 export class OutboxRelay {
   private readonly js: JetStreamClient;
@@ -83,6 +87,11 @@ export class OutboxRelay {
   private lastPrune = 0;
   /** The last conversation of the previous pass's round: the next round starts after it. */
   private cursor = '';
+  /**
+   * Watermarks published but not yet recorded, because a writer held the conversation's row when the
+   * pass recorded them: the next passes record them and do not publish those events again.
+   */
+  private readonly unrecorded = new Map<string, number>();
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.js = jetstream(options.nats);
@@ -157,17 +166,22 @@ export class OutboxRelay {
     try {
       const claim = (await client.query(this.claimSql(client))) as unknown as QueryResult[];
       const rows = claim.at(-1)!.rows as PendingRow[];
-      if (rows.length === 0) {
+      if (rows.length === 0 && this.unrecorded.size === 0) {
         await client.query('COMMIT');
         return { sent: 0, full: false };
       }
-      const lastTurn = rows.reduce((last, row) => (Number(row.turn) > Number(last.turn) ? row : last));
-      this.cursor = lastTurn.conversation_id;
-      // Full by events or by conversations: either way more may be waiting.
-      const full = rows.length === this.eventsPerPass || Number(lastTurn.turn) === this.conversationsPerPass;
+      let full = false;
+      if (rows.length > 0) {
+        const lastTurn = rows.reduce((last, row) => (Number(row.turn) > Number(last.turn) ? row : last));
+        this.cursor = lastTurn.conversation_id;
+        // Full by events or by conversations: either way more may be waiting.
+        full = rows.length === this.eventsPerPass || Number(lastTurn.turn) === this.conversationsPerPass;
+      }
 
       const byConversation = new Map<string, PendingRow[]>();
       for (const row of rows) {
+        // Published by an earlier pass that could not record it yet.
+        if (Number(row.sequence) <= (this.unrecorded.get(row.conversation_id) ?? 0)) continue;
         const list = byConversation.get(row.conversation_id) ?? [];
         list.push(row);
         byConversation.set(row.conversation_id, list);
@@ -176,7 +190,11 @@ export class OutboxRelay {
         [...byConversation.values()].map((list) => this.publishInOrder(list)),
       );
       const sent = results.reduce((total, result) => total + result.sent, 0);
-      await client.query(`${recordSql(client, results)};\nCOMMIT`);
+      const progress = this.withUnrecorded(results);
+      const [recorded] = (await client.query(`${recordSql(client, progress)};\nCOMMIT`)) as unknown as Array<
+        QueryResult<{ conversation_id: string }>
+      >;
+      this.remember(progress, new Set(recorded!.rows.map((row) => row.conversation_id)));
       const failed = results.filter((result) => result.error !== null);
       if (failed.length > 0) {
         this.options.logger.warn(
@@ -233,6 +251,25 @@ export class OutboxRelay {
       ) o
       ORDER BY o.sequence - c.published_sequence, o.conversation_id
       LIMIT ${events}`;
+  }
+
+  /** This pass's progress plus the watermarks earlier passes could not record. */
+  private withUnrecorded(results: Progress[]): Progress[] {
+    const progress = new Map(results.map((result) => [result.conversation_id, { ...result }]));
+    for (const [conversationId, published] of this.unrecorded) {
+      const entry = progress.get(conversationId);
+      if (!entry) progress.set(conversationId, { conversation_id: conversationId, published, error: null });
+      else if (entry.published === null) entry.published = published;
+    }
+    return [...progress.values()];
+  }
+
+  /** Keeps the published watermarks whose rows were locked for the next pass; forgets the recorded ones. */
+  private remember(progress: Progress[], recorded: Set<string>): void {
+    for (const entry of progress) {
+      if (recorded.has(entry.conversation_id)) this.unrecorded.delete(entry.conversation_id);
+      else if (entry.published !== null) this.unrecorded.set(entry.conversation_id, entry.published);
+    }
   }
 
   private async publishInOrder(rows: PendingRow[]): Promise<Progress & { sent: number }> {
@@ -298,13 +335,25 @@ export class OutboxRelay {
  * The second round trip of a pass: record each conversation's new watermark (or why its run
  * stopped), then commit, which releases the pass's advisory locks. The values travel as one
  * escaped JSON literal (`jsonb_to_recordset` reads the keys it names and ignores the rest).
+ *
+ * Rows a writer holds (a Send statement adding to that conversation) are skipped, not waited for:
+ * waiting would hold the writer's next statement behind the relay, and a relay and a grouped
+ * statement locking rows in different orders could deadlock. It returns the rows it recorded.
  */
 function recordSql(client: PoolClient, progress: Progress[]): string {
   const values = client.escapeLiteral(JSON.stringify(progress));
-  return `UPDATE outbox_sequence s
+  return `WITH v AS (
+      SELECT * FROM jsonb_to_recordset(${values}::jsonb) AS v(conversation_id text, published bigint, error text)
+    ), free AS (
+      SELECT conversation_id FROM outbox_sequence
+      WHERE conversation_id IN (SELECT conversation_id FROM v)
+      FOR UPDATE SKIP LOCKED
+    )
+    UPDATE outbox_sequence s
     SET published_sequence = GREATEST(s.published_sequence, v.published),
         publish_attempts = CASE WHEN v.error IS NULL THEN 0 ELSE s.publish_attempts + 1 END,
         last_publish_error = v.error
-    FROM jsonb_to_recordset(${values}::jsonb) AS v(conversation_id text, published bigint, error text)
-    WHERE s.conversation_id = v.conversation_id`;
+    FROM v JOIN free USING (conversation_id)
+    WHERE s.conversation_id = v.conversation_id
+    RETURNING s.conversation_id`;
 }

@@ -127,6 +127,42 @@ describe('outbox → JetStream → consumer', () => {
     expect(await fixture.unpublished()).toBe(0);
   });
 
+  it('does not wait for a writer holding a conversation: records its watermark later without republishing', async () => {
+    const relay = fixture.relay({ start: false });
+    const uow = fixture.unitOfWork(relay);
+    const [held, free] = [randomUUID(), randomUUID()];
+    for (const conversation of [held, held, free]) {
+      await uow.run((tx) => tx.publish(EventType.MessageSent, conversation, messageSent(conversation, 'x')));
+    }
+    const watermark = async (conversation: string) =>
+      (
+        (await fixture.dataSource.query(
+          'SELECT published_sequence::int AS n FROM outbox_sequence WHERE conversation_id = $1',
+          [conversation],
+        )) as Array<{ n: number }>
+      )[0]!.n;
+    // A writer (a Send statement, say) holds the conversation's row for the length of its transaction.
+    const writer = fixture.dataSource.createQueryRunner();
+    await writer.startTransaction();
+    try {
+      await writer.query('SELECT 1 FROM outbox_sequence WHERE conversation_id = $1 FOR UPDATE', [held]);
+
+      expect(await relay.drain()).toBe(3); // published all, waiting for no one
+      expect(await fixture.streamMessages()).toBe(3);
+      expect(await watermark(free)).toBe(1);
+      expect(await watermark(held)).toBe(0); // not recorded yet
+    } finally {
+      await writer.rollbackTransaction();
+      await writer.release();
+    }
+
+    // The next pass records the watermark it remembered and publishes nothing twice.
+    expect(await relay.drain()).toBe(0);
+    expect(await watermark(held)).toBe(2);
+    expect(await fixture.unpublished()).toBe(0);
+    expect(await fixture.streamMessages()).toBe(3);
+  });
+
   it('prunes published rows past retention, never unpublished ones', async () => {
     const relay = fixture.relay({ start: false, retentionMs: 0 });
     const uow = fixture.unitOfWork(relay);
