@@ -14,4 +14,7 @@ export const messageService: ServiceDefinition<typeof messageConfig> = {
   migrations,
   extraConfig: messageConfig,
   eventHandlers: MembershipConsumers,
+  // Every event of conversation-service and group-service (their sequences run across both families);
+  // its own message.* events, one per Send, are not delivered back to it.
+  eventFamilies: ['conversation', 'group'],
 };

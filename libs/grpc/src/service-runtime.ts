@@ -48,6 +48,11 @@ export interface ServiceDefinition<Extra extends z.ZodRawShape = Record<string, 
    * a durable JetStream consumer named after the app.
    */
   eventHandlers?: Type<EventHandlerSet>;
+  /**
+   * The event families the consumer follows (`conversation`, `group`, `message`), so JetStream does
+   * not deliver the rest — the service's own events, say; default all. See `EventConsumerOptions.families`.
+   */
+  eventFamilies?: readonly string[];
   /** Service-specific environment variables. */
   extraConfig?: Extra;
 }
@@ -138,7 +143,14 @@ export async function startService<Extra extends z.ZodRawShape>(
     const relay = new OutboxRelay({ dataSource, nats: connection, logger });
     const unitOfWork = new UnitOfWork({ dataSource, relay, source: definition.name, ...streamSettings });
     const consumer = definition.eventHandlers
-      ? new EventConsumer({ name: definition.name, dataSource, nats: connection, logger, ...streamSettings })
+      ? new EventConsumer({
+          name: definition.name,
+          dataSource,
+          nats: connection,
+          logger,
+          families: definition.eventFamilies,
+          ...streamSettings,
+        })
       : undefined;
     const health = new HealthMonitor(
       `${CHAT_PACKAGE}.${definition.grpcService}`,

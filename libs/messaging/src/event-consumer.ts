@@ -59,6 +59,20 @@ export interface EventConsumerOptions {
   concurrency?: number;
   /** How long applied event ids are kept for de-duplication (default 7 days). */
   inboxRetentionMs?: number;
+  /**
+   * The event families the consumer follows — the subject token after the prefix: `conversation`,
+   * `group`, `message` — so that JetStream does not deliver the others at all (a service's own events,
+   * say). Default: every family, one durable consumer named `name`. Given, one durable per family,
+   * `<name>-<family>` (NATS 2.9 filters a consumer by one subject). Follow every family your sources
+   * publish in: a source's per-conversation sequence runs across all of its families.
+   */
+  families?: readonly string[];
+}
+
+/** One durable JetStream consumer of an EventConsumer: its name and subject filter. */
+interface Durable {
+  name: string;
+  filter: string;
 }
 
 type Outcome = 'applied' | 'duplicate' | 'ignored';
@@ -102,8 +116,9 @@ export class EventConsumer {
   private readonly backoffMs: number[];
   private readonly concurrency: number;
   private manager: JetStreamManager | undefined;
-  private messages: ConsumerMessages | undefined;
-  private loop: Promise<void> | undefined;
+  private readonly durables: Durable[];
+  private readonly subscriptions = new Set<ConsumerMessages>();
+  private loops: Array<Promise<void>> = [];
   private stopped = true;
   private readonly chains = new Map<string, Promise<void>>();
   private inFlight = 0;
@@ -118,6 +133,10 @@ export class EventConsumer {
     this.maxDeliver = Math.max(options.maxDeliver ?? 200, this.maxAttempts + 1);
     this.backoffMs = options.backoffMs ?? [1_000, 5_000, 15_000, 30_000];
     this.concurrency = options.concurrency ?? 16;
+    const { name, subjectPrefix, families } = options;
+    this.durables = families
+      ? families.map((family) => ({ name: `${name}-${family}`, filter: `${subjectPrefix}.${family}.>` }))
+      : [{ name, filter: `${subjectPrefix}.>` }];
   }
 
   get name(): string {
@@ -128,13 +147,21 @@ export class EventConsumer {
     this.handlers = handlers;
   }
 
-  /** Creates or updates the durable consumer and starts applying events. */
+  /** The durable JetStream consumers it reads, by name. */
+  get durableNames(): string[] {
+    return this.durables.map((durable) => durable.name);
+  }
+
+  /** Creates or updates the durable consumers and starts applying events. */
   async start(): Promise<void> {
     if (!this.stopped) return;
+    this.checkFamilies();
     this.stopped = false;
     this.manager = await jetstreamManager(this.options.nats);
-    await this.ensureConsumer(this.manager);
-    this.loop = this.consumeForever();
+    const startAfter = await this.legacyAckFloor(this.manager);
+    for (const durable of this.durables) await this.ensureConsumer(this.manager, durable, startAfter);
+    if (startAfter !== undefined) await this.removeLegacy(this.manager, startAfter);
+    this.loops = this.durables.map((durable) => this.consumeForever(durable));
     this.schedulePrune();
   }
 
@@ -142,9 +169,23 @@ export class EventConsumer {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.pruneTimer);
-    await this.messages?.close().catch(() => undefined);
-    await this.loop;
+    await Promise.all([...this.subscriptions].map((messages) => messages.close().catch(() => undefined)));
+    await Promise.all(this.loops);
     await Promise.all([...this.chains.values()]);
+  }
+
+  /** A handler for an event of a family the consumer does not follow would never run: a programming error. */
+  private checkFamilies(): void {
+    const { families } = this.options;
+    if (!families) return;
+    const unfollowed = Object.keys(this.handlers).filter(
+      (type) => !families.includes(type.split('.')[1] ?? ''),
+    );
+    if (unfollowed.length > 0) {
+      throw new Error(
+        `Consumer ${this.options.name} handles ${unfollowed.join(', ')} but follows only ${families.join(', ')}`,
+      );
+    }
   }
 
   /**
@@ -154,15 +195,20 @@ export class EventConsumer {
   async waitUntilCaughtUp(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     let target: number | undefined;
+    const waiting = new Set(this.durableNames);
     for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
       try {
         // NATS requests fail while the connection is re-establishing: keep trying until the deadline.
         const manager = (this.manager ??= await jetstreamManager(this.options.nats));
         target ??= (await manager.streams.info(this.options.stream)).state.last_seq;
-        const info = await manager.consumers.info(this.options.stream, this.options.name);
-        if (info.ack_floor.stream_seq >= target || (info.num_pending === 0 && info.num_ack_pending === 0)) {
-          return true;
+        for (const name of waiting) {
+          // A filtered consumer's floor stops at its last event; nothing pending then means caught up.
+          const info = await manager.consumers.info(this.options.stream, name);
+          if (info.ack_floor.stream_seq >= target || (info.num_pending === 0 && info.num_ack_pending === 0)) {
+            waiting.delete(name);
+          }
         }
+        if (waiting.size === 0) return true;
       } catch (error) {
         this.options.logger.debug({ err: error }, 'Catch-up check failed; retrying');
       }
@@ -171,12 +217,39 @@ export class EventConsumer {
     }
   }
 
-  private async ensureConsumer(manager: JetStreamManager): Promise<void> {
-    const config: Partial<ConsumerConfig> = {
-      durable_name: this.options.name,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: `${this.options.subjectPrefix}.>`,
+  /**
+   * Moving from one consumer of every family to one per family: the old durable's acknowledgement
+   * floor, where the new ones start (everything up to it was applied). Undefined when there is none.
+   */
+  private async legacyAckFloor(manager: JetStreamManager): Promise<number | undefined> {
+    if (!this.options.families) return undefined;
+    try {
+      const info = await manager.consumers.info(this.options.stream, this.options.name);
+      return info.config.filter_subject === `${this.options.subjectPrefix}.>`
+        ? info.ack_floor.stream_seq
+        : undefined;
+    } catch (error) {
+      if (/consumer not found/i.test(String((error as Error).message))) return undefined;
+      throw error;
+    }
+  }
+
+  private async removeLegacy(manager: JetStreamManager, ackFloor: number): Promise<void> {
+    await manager.consumers.delete(this.options.stream, this.options.name).catch((error: unknown) => {
+      if (!/consumer not found/i.test(String((error as Error).message))) throw error;
+    });
+    this.options.logger.info(
+      { consumer: this.options.name, durables: this.durableNames, startAfter: ackFloor },
+      'Replaced the consumer of every event family with one per followed family',
+    );
+  }
+
+  private async ensureConsumer(
+    manager: JetStreamManager,
+    durable: Durable,
+    startAfter?: number,
+  ): Promise<void> {
+    const settings = {
       // A backstop: the consumer dead-letters a failing event after maxAttempts itself.
       max_deliver: this.maxDeliver,
       // Redelivery after a crash mid-event; while a handler runs the consumer says it is
@@ -185,9 +258,18 @@ export class EventConsumer {
       ack_wait: nanos(30_000),
       max_ack_pending: 1_000,
     };
+    const config: Partial<ConsumerConfig> = {
+      durable_name: durable.name,
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: durable.filter,
+      ...(startAfter === undefined
+        ? { deliver_policy: DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startAfter + 1 }),
+      ...settings,
+    };
     try {
-      await manager.consumers.info(this.options.stream, this.options.name);
-      await manager.consumers.update(this.options.stream, this.options.name, config);
+      await manager.consumers.info(this.options.stream, durable.name);
+      await manager.consumers.update(this.options.stream, durable.name, settings);
     } catch (error) {
       if (!/consumer not found/i.test(String((error as Error).message))) throw error;
       try {
@@ -199,12 +281,18 @@ export class EventConsumer {
     }
   }
 
-  private async consumeForever(): Promise<void> {
+  private async consumeForever(durable: Durable): Promise<void> {
     while (!this.stopped) {
+      let messages: ConsumerMessages | undefined;
       try {
-        const consumer = await this.js.consumers.get(this.options.stream, this.options.name);
-        this.messages = await consumer.consume({ max_messages: this.concurrency * 4 });
-        for await (const message of this.messages) {
+        const consumer = await this.js.consumers.get(this.options.stream, durable.name);
+        messages = await consumer.consume({ max_messages: this.concurrency * 4 });
+        this.subscriptions.add(messages);
+        if (this.stopped) {
+          await messages.close().catch(() => undefined); // stop() ran while this one was being opened
+          break;
+        }
+        for await (const message of messages) {
           await this.acquireSlot();
           this.dispatch(message);
           if (this.stopped) break;
@@ -212,10 +300,12 @@ export class EventConsumer {
       } catch (error) {
         if (this.stopped) break;
         this.options.logger.warn(
-          { err: error, consumer: this.options.name },
+          { err: error, consumer: durable.name },
           'Event consumer interrupted; resuming',
         );
         await sleep(1_000);
+      } finally {
+        if (messages) this.subscriptions.delete(messages);
       }
     }
   }

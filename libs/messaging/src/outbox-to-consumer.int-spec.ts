@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { EventType, type ChatEvent } from '@chat/contract';
 import { eventually, TcpProxy } from '@chat/testing';
 import { messageSent, MessagingFixture } from '../test/messaging-fixture';
@@ -279,6 +280,77 @@ describe('outbox → JetStream → consumer', () => {
     await relay.idle();
     expect(await consumer.waitUntilCaughtUp(10_000)).toBe(true);
     expect(await fixture.dataSource.query(`SELECT count(*)::int AS n FROM inbox`)).toEqual([{ n: 0 }]);
+  });
+
+  it('follows only the event families it names: JetStream does not deliver the others', async () => {
+    const relay = fixture.relay();
+    const consumer = await fixture.consumer('a', { families: ['message'] });
+    expect(consumer.durableNames).toEqual(['projector-message']);
+    const [chat, group] = [randomUUID(), randomUUID()];
+    const uow = fixture.unitOfWork(relay);
+    await uow.run((tx) =>
+      tx.publish(EventType.GroupUpdated, group, {
+        conversationId: group,
+        name: 'renamed',
+        updatedBy: 'alice',
+        updatedAt: new Date().toISOString(),
+      }),
+    );
+    await uow.run((tx) => tx.publish(EventType.MessageSent, chat, messageSent(chat, 'hi')));
+
+    await eventually(async () => (await fixture.applied()).length === 1);
+    await relay.idle();
+    expect(await consumer.waitUntilCaughtUp(5_000)).toBe(true);
+    expect(await fixture.streamMessages()).toBe(2);
+    // Delivered, the group event would be in the inbox as ignored; it never reached the consumer.
+    expect(await fixture.dataSource.query('SELECT conversation_id, outcome FROM inbox')).toEqual([
+      { conversation_id: chat, outcome: 'applied' },
+    ]);
+    const info = await (
+      await jetstreamManager(fixture.nats)
+    ).consumers.info(fixture.natsServer.streamName, 'projector-message');
+    expect([info.config.filter_subject, info.delivered.consumer_seq]).toEqual([
+      `${fixture.natsServer.subjectPrefix}.message.>`,
+      1,
+    ]);
+  });
+
+  it('refuses to start with a handler for a family it does not follow', async () => {
+    await expect(fixture.consumer('a', { families: ['group'] })).rejects.toThrow(
+      'Consumer projector handles chat.message.sent.v1 but follows only group',
+    );
+  });
+
+  it('moves from one consumer of every family to one per family where the old one stopped', async () => {
+    const relay = fixture.relay();
+    const uow = fixture.unitOfWork(relay);
+    const conversation = randomUUID();
+    const everything = await fixture.consumer('a');
+    for (const text of ['one', 'two']) {
+      await uow.run((tx) => tx.publish(EventType.MessageSent, conversation, messageSent(conversation, text)));
+    }
+    await eventually(async () => (await fixture.applied()).length === 2);
+    expect(await everything.waitUntilCaughtUp(5_000)).toBe(true);
+    await everything.stop();
+    await uow.run((tx) =>
+      tx.publish(EventType.MessageSent, conversation, messageSent(conversation, 'three')),
+    );
+    await relay.idle();
+
+    await fixture.consumer('b', { families: ['message'] });
+    await eventually(async () => (await fixture.applied()).length === 3);
+    expect((await fixture.applied()).map((event) => [event.sequence, event.appliedBy])).toEqual([
+      [1, 'a'],
+      [2, 'a'],
+      [3, 'b'],
+    ]);
+    const manager = await jetstreamManager(fixture.nats);
+    const stream = fixture.natsServer.streamName;
+    expect((await manager.consumers.info(stream, 'projector-message')).config).toMatchObject({
+      deliver_policy: 'by_start_sequence',
+      opt_start_seq: 3,
+    });
+    await expect(manager.consumers.info(stream, 'projector')).rejects.toThrow(/consumer not found/);
   });
 
   it('applies once an event whose handler fails twice and then succeeds', async () => {

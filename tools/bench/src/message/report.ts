@@ -181,7 +181,7 @@ export function printSummary(result: {
   if (rawErrors > 0) out.push(`  note: the raw-SQL runs had ${rawErrors} errors (see the JSON)`);
   out.push(
     '  service = gRPC client in the bench → message-service → PostgreSQL, plus its outbox relay publishing to ' +
-      'JetStream and its consumer acknowledging its own events; raw = the same SQL on a pg pool, nothing else',
+      'JetStream and its consumers (conversation and group events only); raw = the same SQL on a pg pool, nothing else',
   );
   if (result.transportFloor) {
     const floor = result.transportFloor;
