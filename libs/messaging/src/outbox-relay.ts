@@ -28,6 +28,18 @@ export interface OutboxRelayOptions {
    * after a quiet spell starts at once.
    */
   minPassIntervalMs?: number;
+  /** Called after every pass, with what it published and how long it took (metrics, benchmarks). */
+  onPass?: (pass: RelayPass) => void;
+}
+
+/** One relay pass, as `onPass` sees it. */
+export interface RelayPass {
+  /** Events published. */
+  sent: number;
+  /** From taking a connection to the commit (or the failure). */
+  durationMs: number;
+  /** Set when the pass failed as a whole (the database, say); the sweeper retries. */
+  error?: Error;
 }
 
 interface PendingRow {
@@ -175,6 +187,9 @@ export class OutboxRelay {
     // The data source's own pool (its connections have the service's search_path); a raw client, because
     // a pass sends several statements in one simple-protocol message.
     const pool = (this.options.dataSource.driver as PostgresDriver).master as Pool;
+    const started = performance.now();
+    const report = (sent: number, error?: Error) =>
+      this.options.onPass?.({ sent, durationMs: performance.now() - started, ...(error ? { error } : {}) });
     const client = await pool.connect();
     let failure: Error | undefined;
     try {
@@ -182,6 +197,7 @@ export class OutboxRelay {
       const rows = claim.at(-1)!.rows as PendingRow[];
       if (rows.length === 0 && this.unrecorded.size === 0) {
         await client.query('COMMIT');
+        report(0);
         return { sent: 0, full: false };
       }
       let full = false;
@@ -216,9 +232,11 @@ export class OutboxRelay {
           'Some outbox events could not be published; the sweeper retries them',
         );
       }
+      report(sent);
       return { sent, full: full && failed.length === 0 };
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
+      report(0, failure);
       throw error;
     } finally {
       // A failed pass may leave its transaction open: the pool must not hand that connection out again.

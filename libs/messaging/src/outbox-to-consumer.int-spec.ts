@@ -4,6 +4,7 @@ import { EventType, type ChatEvent } from '@chat/contract';
 import { eventually, TcpProxy } from '@chat/testing';
 import { messageSent, MessagingFixture } from '../test/messaging-fixture';
 import { connectNats } from './nats-connection';
+import type { RelayPass } from './outbox-relay';
 import { UnitOfWork } from './unit-of-work';
 
 describe('outbox → JetStream → consumer', () => {
@@ -76,7 +77,8 @@ describe('outbox → JetStream → consumer', () => {
   });
 
   it('records what it published as a watermark per conversation and keeps the rows for replay', async () => {
-    const relay = fixture.relay({ start: false });
+    const passes: RelayPass[] = [];
+    const relay = fixture.relay({ start: false, onPass: (pass) => passes.push(pass) });
     const uow = fixture.unitOfWork(relay);
     const [first, second] = [randomUUID(), randomUUID()];
     for (const [conversation, count] of [
@@ -97,6 +99,7 @@ describe('outbox → JetStream → consumer', () => {
     expect(await fixture.unpublished()).toBe(5);
 
     expect(await relay.drain()).toBe(5);
+    expect(passes.map((pass) => [pass.sent, pass.error])).toEqual([[5, undefined]]);
     expect(await watermarks()).toEqual([
       {
         conversation_id: first,

@@ -15,6 +15,7 @@ import {
   type EventConsumerOptions,
   type EventHandler,
   type NatsConnection,
+  type OutboxRelayOptions,
 } from '../src';
 
 /** A projection for tests: every applied event, in the order it was applied. */
@@ -87,6 +88,7 @@ export class MessagingFixture {
       conversationsPerPass?: number;
       eventsPerPass?: number;
       retentionMs?: number;
+      onPass?: OutboxRelayOptions['onPass'];
     } = {},
   ): OutboxRelay {
     const { start = true, sweepIntervalMs = 200, ...limits } = options;

@@ -17,6 +17,7 @@ import {
   UNPUBLISHED_EVENTS_SQL,
   type EventHandler,
   type NatsConnection,
+  type RelayPass,
 } from '@chat/messaging';
 import { createDataSource, runMigrations } from '@chat/persistence';
 import { provisionDatabase, provisionNats, type TestNats } from '@chat/testing';
@@ -85,9 +86,8 @@ export class BenchLogger {
 }
 
 /**
- * Counts and times the transactions a relay or a consumer runs, by giving it a data source whose
- * `transaction` is wrapped (nothing else changes). A relay pass returns `{ sent, full }` and a consumer
- * transaction `'applied' | 'duplicate'`: both are tallied when they have that shape.
+ * Counts and times the relay's passes (`onPass`) and the consumer's transactions (a data source whose
+ * `transaction` is wrapped; nothing else changes; a consumer transaction returns `'applied' | 'duplicate'`).
  */
 export class TransactionRecorder {
   durationsMs: number[] = [];
@@ -126,6 +126,16 @@ export class TransactionRecorder {
       },
     });
   }
+
+  /** The relay's `onPass`. */
+  readonly pass = (pass: RelayPass): void => {
+    if (pass.error) {
+      this.durationsMs.push(pass.durationMs);
+      this.failures.set(pass.error.name, (this.failures.get(pass.error.name) ?? 0) + 1);
+    } else {
+      this.completed(pass.durationMs, { sent: pass.sent });
+    }
+  };
 
   report(): {
     transactions: number;
@@ -302,7 +312,7 @@ export class Backbone {
     const ledger = new Ledger();
     const relayTransactions = new TransactionRecorder();
     const consumerTransactions = new TransactionRecorder();
-    const relay = new OutboxRelay({ dataSource: relayTransactions.wrap(producer), nats, logger });
+    const relay = new OutboxRelay({ dataSource: producer, nats, logger, onPass: relayTransactions.pass });
     cleanup.add('stop the relay', () => relay.stop());
     const unitOfWork = new UnitOfWork({
       dataSource: producer,
