@@ -8,7 +8,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 
 import { loadHistory, measureHistory, type HistoryResult } from './message/history';
 import { closedLoop, type LoadResult } from './message/load';
-import { checkStatementDrift, RawSend } from './message/raw-send';
+import { RawSend, readSendOneSql } from './message/raw-send';
 import { measureRemovalLag, type RemovalResult } from './message/removal';
 import { evaluateTargets, printSummary, type SendLevel } from './message/report';
 import { describeServers, now, Stack, type BenchGroup } from './message/stack';
@@ -107,8 +107,7 @@ void runBenchmark('bench:messages', options.timeout * 1_000, async ({ deadline, 
   if (machine.loadAverage1m > 0.5) {
     process.stdout.write(`  note: the load average is ${machine.loadAverage1m}; figures will be noisy\n`);
   }
-  const drift = checkStatementDrift();
-  if (drift) process.stdout.write(`  warning: ${drift}\n`);
+  const sendOneSql = readSendOneSql();
 
   step('starting message-service');
   const stack = await Stack.start(cleanup, {
@@ -132,7 +131,7 @@ void runBenchmark('bench:messages', options.timeout * 1_000, async ({ deadline, 
 
   const sendLevels: SendLevel[] = [];
   for (const concurrency of levels) {
-    sendLevels.push(await measureLevel(stack, groups, concurrency, deadline));
+    sendLevels.push(await measureLevel(stack, groups, concurrency, deadline, sendOneSql));
   }
 
   let transportFloor: LoadResult | undefined;
@@ -187,7 +186,6 @@ void runBenchmark('bench:messages', options.timeout * 1_000, async ({ deadline, 
     machine,
     servers,
     processes: { bench: process.pid, service: stack.pid },
-    statementDrift: drift || null,
     setup: { announceSeconds },
     levels: sendLevels,
     transportFloor,
@@ -275,6 +273,8 @@ async function measureLevel(
   groups: BenchGroup[],
   concurrency: number,
   deadline: Deadline,
+  /** The lone-Send statement the raw-SQL ceiling runs (`readSendOneSql`). */
+  sendOneSql: string,
 ): Promise<SendLevel> {
   const pick = () => {
     const group = groups[Math.floor(Math.random() * groups.length)]!;
@@ -309,7 +309,7 @@ async function measureLevel(
 
   step(`raw-SQL ceiling, concurrency ${concurrency} (service frozen)`);
   const poolSize = Math.min(concurrency, 64);
-  const raw = new RawSend(stack.databaseUrl, poolSize, stack.nats.subjectPrefix);
+  const raw = new RawSend(stack.databaseUrl, poolSize, stack.nats.subjectPrefix, sendOneSql);
   stack.freeze();
   let rawResult: LoadResult;
   try {

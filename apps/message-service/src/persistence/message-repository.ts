@@ -48,7 +48,10 @@ const toMessage = (row: RawMessage): MessageRow => ({
 /** A message before the statement numbers it: a row but its `seq` and later changes. */
 export type NewMessage = Omit<MessageRow, 'seq' | 'updatedAt' | 'deleted'>;
 
-/** `sendOne`: $1–$7 the message, $8–$12 its outbox row. */
+/**
+ * `sendOne`: $1–$7 the message, $8–$12 its outbox row. The message benchmark's raw-SQL ceiling reads this
+ * literal from this file: keep it free of `${…}`.
+ */
 const SEND_ONE_SQL = `WITH next AS (
     UPDATE conversations SET last_seq = last_seq + 1
     WHERE id = $1 AND deleted_at IS NULL

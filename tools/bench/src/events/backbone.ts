@@ -20,9 +20,9 @@ import {
   type RelayPass,
 } from '@chat/messaging';
 import { createDataSource, runMigrations } from '@chat/persistence';
-import { provisionDatabase, provisionNats, type TestNats } from '@chat/testing';
+import type { TestNats } from '@chat/testing';
 
-import { assertLoopbackEnv, assertLoopbackUrl, BenchAbort, type Cleanup } from '../support/harness';
+import { provisionBenchServers, type Cleanup } from '../support/harness';
 import { summarise, type Summary } from '../support/stats';
 
 export const now = (): number => performance.now();
@@ -261,20 +261,7 @@ export class Backbone {
 
   /** Provisions the database and stream and wires everything; `run` starts it. */
   static async create(cleanup: Cleanup, logger: BenchLogger): Promise<Backbone> {
-    assertLoopbackEnv('DATABASE_URL');
-    assertLoopbackEnv('NATS_URL');
-
-    const database = await provisionDatabase({ prefix: 'bench_events' });
-    cleanup.add(`drop database ${database.name}`, () => database.drop());
-    assertLoopbackUrl(database.url, 'PostgreSQL');
-    if (!database.name.startsWith('test_')) throw new BenchAbort(`Refusing database ${database.name}`);
-
-    const natsServer = await provisionNats({ prefix: 'bench_events' });
-    cleanup.add(`delete stream ${natsServer.streamName}`, () => natsServer.cleanup());
-    assertLoopbackUrl(natsServer.url, 'NATS');
-    if (!natsServer.streamName.startsWith('TEST_') || !natsServer.subjectPrefix.startsWith('test.')) {
-      throw new BenchAbort(`Refusing stream ${natsServer.streamName}: benchmarks use TEST_… streams only`);
-    }
+    const { database, nats: natsServer } = await provisionBenchServers(cleanup, 'bench_events');
 
     const producer = createDataSource({
       url: database.url,

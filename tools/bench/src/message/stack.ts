@@ -8,17 +8,11 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 
 import { createMessageClient, EventType, type EventMember, type MessageClient } from '@chat/contract';
-import { freePort, provisionDatabase, provisionNats, type TestNats } from '@chat/testing';
+import { freePort, type TestNats } from '@chat/testing';
 import { UNPUBLISHED_EVENTS_SQL } from '@chat/messaging';
 import { EventPublisher, launchApp, workspaceRoot, type LaunchedApp } from '@chat/testing-services';
 
-import {
-  assertLoopbackEnv,
-  assertLoopbackUrl,
-  BenchAbort,
-  type Cleanup,
-  type Deadline,
-} from '../support/harness';
+import { provisionBenchServers, type Cleanup, type Deadline } from '../support/harness';
 import { postgresSettings } from '../support/machine';
 
 export const now = (): number => performance.now();
@@ -63,20 +57,7 @@ export class Stack {
   ) {}
 
   static async start(cleanup: Cleanup, options: StackOptions): Promise<Stack> {
-    assertLoopbackEnv('DATABASE_URL');
-    assertLoopbackEnv('NATS_URL');
-
-    const database = await provisionDatabase({ prefix: 'bench_messages' });
-    cleanup.add(`drop database ${database.name}`, () => database.drop());
-    assertLoopbackUrl(database.url, 'PostgreSQL');
-    if (!database.name.startsWith('test_')) throw new BenchAbort(`Refusing database ${database.name}`);
-
-    const nats = await provisionNats({ prefix: 'bench_messages' });
-    cleanup.add(`delete streams ${nats.streamName}(_DEADLETTER)`, () => nats.cleanup());
-    assertLoopbackUrl(nats.url, 'NATS');
-    if (!nats.streamName.startsWith('TEST_') || !nats.subjectPrefix.startsWith('test.')) {
-      throw new BenchAbort(`Refusing stream ${nats.streamName}: benchmarks use TEST_… streams only`);
-    }
+    const { database, nats } = await provisionBenchServers(cleanup, 'bench_messages');
 
     const port = await freePort();
     const env: Record<string, string> = {

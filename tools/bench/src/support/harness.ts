@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { provisionDatabase, provisionNats, type TestDatabase, type TestNats } from '@chat/testing';
+
 /** Ends a benchmark with a message and no stack trace: a timeout, an interruption, a refused setting. */
 export class BenchAbort extends Error {
   override readonly name = 'BenchAbort';
@@ -191,4 +193,29 @@ export function assertLoopbackUrl(url: string, what: string): void {
 export function assertLoopbackEnv(name: string): void {
   const value = process.env[name];
   if (value) assertLoopbackUrl(value, name);
+}
+
+/**
+ * A benchmark's throw-away database (`test_<prefix>_…`) and stream (`TEST_<PREFIX>_…`), on loopback servers
+ * only, both removed by `cleanup`.
+ */
+export async function provisionBenchServers(
+  cleanup: Cleanup,
+  prefix: string,
+): Promise<{ database: TestDatabase; nats: TestNats }> {
+  assertLoopbackEnv('DATABASE_URL');
+  assertLoopbackEnv('NATS_URL');
+
+  const database = await provisionDatabase({ prefix });
+  cleanup.add(`drop database ${database.name}`, () => database.drop());
+  assertLoopbackUrl(database.url, 'PostgreSQL');
+  if (!database.name.startsWith('test_')) throw new BenchAbort(`Refusing database ${database.name}`);
+
+  const nats = await provisionNats({ prefix });
+  cleanup.add(`delete streams ${nats.streamName}(_DEADLETTER)`, () => nats.cleanup());
+  assertLoopbackUrl(nats.url, 'NATS');
+  if (!nats.streamName.startsWith('TEST_') || !nats.subjectPrefix.startsWith('test.')) {
+    throw new BenchAbort(`Refusing stream ${nats.streamName}: benchmarks use TEST_… streams only`);
+  }
+  return { database, nats };
 }
