@@ -111,7 +111,7 @@ export class TransactionRecorder {
             const started = now();
             try {
               const result = await transaction(...args);
-              this.completed(now() - started, result);
+              this.completed(now() - started, typeof result === 'string' ? result : 'other');
               return result;
             } catch (error) {
               this.durationsMs.push(now() - started);
@@ -133,7 +133,8 @@ export class TransactionRecorder {
       this.durationsMs.push(pass.durationMs);
       this.failures.set(pass.error.name, (this.failures.get(pass.error.name) ?? 0) + 1);
     } else {
-      this.completed(pass.durationMs, { sent: pass.sent });
+      this.eventsSent += pass.sent;
+      this.completed(pass.durationMs, pass.sent > 0 ? 'pass that published' : 'empty pass');
     }
   };
 
@@ -151,20 +152,8 @@ export class TransactionRecorder {
     };
   }
 
-  private completed(durationMs: number, result: unknown): void {
+  private completed(durationMs: number, outcome: string): void {
     this.durationsMs.push(durationMs);
-    let outcome = 'other';
-    if (typeof result === 'string') {
-      outcome = result;
-    } else if (
-      typeof result === 'object' &&
-      result !== null &&
-      typeof Reflect.get(result, 'sent') === 'number'
-    ) {
-      const sent = Reflect.get(result, 'sent') as number;
-      this.eventsSent += sent;
-      outcome = sent > 0 ? 'pass that published' : 'empty pass';
-    }
     this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
   }
 }
