@@ -1,4 +1,5 @@
 import type { OutboxRow } from '@chat/messaging';
+import { preparedStatement, queryPrepared } from '@chat/persistence';
 import type { EntityManager } from 'typeorm';
 
 export type MemberRole = 'owner' | 'admin' | 'member';
@@ -118,6 +119,28 @@ const SEND_MANY_SQL = `WITH input AS (
   )
   SELECT ord, seq FROM numbered`;
 
+/**
+ * The statements of the hot paths (Send, List and the membership check), prepared on each connection.
+ * Each keeps its plan good when PostgreSQL switches to a generic plan: the page's bound is one index
+ * condition (`seq < coalesce($2, max)`), not `$2 IS NULL OR seq < $2`, which a generic plan could only filter.
+ */
+const statements = {
+  sendOne: preparedStatement('message-service.send-one', SEND_ONE_SQL),
+  sendMany: preparedStatement('message-service.send-many', SEND_MANY_SQL),
+  page: preparedStatement(
+    'message-service.page',
+    `SELECT ${MESSAGE_COLUMNS} FROM messages
+     WHERE conversation_id = $1 AND seq < coalesce($2::bigint, 9223372036854775807)
+     ORDER BY seq DESC LIMIT $3`,
+  ),
+  membership: preparedStatement(
+    'message-service.membership',
+    `SELECT c.deleted_at IS NULL AS live, m.role
+     FROM conversations c LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = $2
+     WHERE c.id = $1`,
+  ),
+};
+
 /** SQL for messages and the membership projection; every function runs in the caller's transaction. */
 export const messageRepository = {
   /**
@@ -128,7 +151,7 @@ export const messageRepository = {
    * the sender is not a member of a live conversation or already used the key there.
    */
   async sendOne(manager: EntityManager, message: NewMessage, event: OutboxRow): Promise<number | null> {
-    const rows = (await manager.query(SEND_ONE_SQL, [
+    const rows = await queryPrepared<{ seq: string }>(manager, statements.sendOne, [
       message.conversationId,
       message.senderId,
       message.id,
@@ -141,7 +164,7 @@ export const messageRepository = {
       event.type,
       event.natsSubject,
       event.envelope,
-    ])) as Array<{ seq: string }>;
+    ]);
     return rows.length === 0 ? null : Number(rows[0]!.seq);
   },
 
@@ -158,7 +181,7 @@ export const messageRepository = {
     natsSubject: string,
   ): Promise<Map<number, number>> {
     const column = <T>(pick: (send: { message: NewMessage; event: OutboxRow }) => T) => sends.map(pick);
-    const rows = (await manager.query(SEND_MANY_SQL, [
+    const rows = await queryPrepared<{ ord: string; seq: string }>(manager, statements.sendMany, [
       column((send) => send.message.conversationId),
       column((send) => send.message.senderId),
       column((send) => send.message.id),
@@ -170,7 +193,7 @@ export const messageRepository = {
       column((send) => send.event.envelope),
       type,
       natsSubject,
-    ])) as Array<{ ord: string; seq: string }>;
+    ]);
     return new Map(rows.map((row) => [Number(row.ord) - 1, Number(row.seq)]));
   },
 
@@ -226,12 +249,11 @@ export const messageRepository = {
     beforeSeq: number | null,
     limit: number,
   ): Promise<MessageRow[]> {
-    const rows = (await manager.query(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages
-       WHERE conversation_id = $1 AND ($2::bigint IS NULL OR seq < $2)
-       ORDER BY seq DESC LIMIT $3`,
-      [conversationId, beforeSeq, limit],
-    )) as RawMessage[];
+    const rows = await queryPrepared<RawMessage>(manager, statements.page, [
+      conversationId,
+      beforeSeq,
+      limit,
+    ]);
     return rows.map(toMessage);
   },
 
@@ -241,12 +263,11 @@ export const messageRepository = {
     conversationId: string,
     userId: string,
   ): Promise<MemberRole | null | undefined> {
-    const rows = (await manager.query(
-      `SELECT c.deleted_at IS NULL AS live, m.role
-       FROM conversations c LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = $2
-       WHERE c.id = $1`,
+    const rows = await queryPrepared<{ live: boolean; role: MemberRole | null }>(
+      manager,
+      statements.membership,
       [conversationId, userId],
-    )) as Array<{ live: boolean; role: MemberRole | null }>;
+    );
     if (rows.length === 0 || !rows[0]!.live) return undefined;
     return rows[0]!.role;
   },

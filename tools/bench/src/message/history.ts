@@ -162,21 +162,35 @@ export async function measureHistory(
   };
 }
 
-/** The statement of messageRepository.page (page size + 1 rows), explained on the server. */
+/**
+ * The statement of messageRepository.page (page size + 1 rows), explained on the server with the plan the
+ * service's prepared statement ends up with: generic (the parameters unknown when it was planned).
+ */
 async function explainPage(
   stack: Stack,
   conversationId: string,
   beforeSeq: number | null,
   options: { pageSize: number },
 ) {
-  const { rows } = await stack.admin.query<{ 'QUERY PLAN': unknown }>(
-    `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)
-     SELECT conversation_id, seq, id, sender_id, text, reply_id, client_message_id, created_at, updated_at, deleted
-     FROM messages
-     WHERE conversation_id = $1 AND ($2::bigint IS NULL OR seq < $2)
-     ORDER BY seq DESC LIMIT $3`,
-    [conversationId, beforeSeq, options.pageSize + 1],
-  );
+  const client = await stack.admin.connect();
+  let rows: Array<{ 'QUERY PLAN': unknown }>;
+  try {
+    await client.query(`SET plan_cache_mode = force_generic_plan`);
+    await client.query(
+      `PREPARE bench_page(uuid, bigint, int) AS
+       SELECT conversation_id, seq, id, sender_id, text, reply_id, client_message_id, created_at, updated_at, deleted
+       FROM messages
+       WHERE conversation_id = $1 AND seq < coalesce($2::bigint, 9223372036854775807)
+       ORDER BY seq DESC LIMIT $3`,
+    );
+    ({ rows } = await client.query<{ 'QUERY PLAN': unknown }>(
+      `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE bench_page(${client.escapeLiteral(conversationId)}, ` +
+        `${beforeSeq === null ? 'NULL' : Number(beforeSeq)}, ${Number(options.pageSize + 1)})`,
+    ));
+  } finally {
+    await client.query(`DEALLOCATE ALL; RESET plan_cache_mode`).catch(() => undefined);
+    client.release();
+  }
   const [top] = rows[0]!['QUERY PLAN'] as Array<{ Plan: PlanNode; 'Execution Time': number }>;
   const nodes: string[] = [];
   const walk = (node: PlanNode) => {
