@@ -42,8 +42,10 @@ const rows = [
     `${ms(events.lag.lagMs.p50)} / ${ms(events.lag.lagMs.p99)}`,
   ],
   ...messages.levels.map((level) => [
-    `Send at concurrency ${level.concurrency}: msgs/s (raw SQL), p50 / p99`,
-    `${level.service.perSecond} (${level.raw?.perSecond ?? '–'}, ×${level.ratio ?? '–'}), ${ms(level.service.latencyMs.p50)} / ${ms(level.service.latencyMs.p99)}`,
+    `Send at concurrency ${level.concurrency}: msgs/s (raw SQL prepared; unnamed), p50 / p99`,
+    `${level.service.perSecond} (${level.raw?.perSecond ?? '–'}, ×${level.ratio ?? '–'}; ` +
+      `${level.rawUnnamed?.perSecond ?? '–'}, ×${level.unnamedRatio ?? '–'}), ` +
+      `${ms(level.service.latencyMs.p50)} / ${ms(level.service.latencyMs.p99)}`,
   ]),
   ...messages.targets.map((target) => [
     `Target: ${target.name} (${target.goal})`,

@@ -8,7 +8,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 
 import { loadHistory, measureHistory, type HistoryResult } from './message/history';
 import { closedLoop, type LoadResult } from './message/load';
-import { RawSend, readSendOneSql } from './message/raw-send';
+import { RawSend, readSendOneSql, type RawProtocol } from './message/raw-send';
 import { measureRemovalLag, type RemovalResult } from './message/removal';
 import { evaluateTargets, printSummary, type SendLevel } from './message/report';
 import { describeServers, now, Stack, type BenchGroup } from './message/stack';
@@ -22,7 +22,7 @@ const USAGE = `npm run bench:messages -- [options]
 message-service as a separate process (dist/apps/message-service, build it first) on a throw-away
 database (test_bench_messages_…) and stream (TEST_BENCH_MESSAGES_…) of the local PostgreSQL and NATS,
 both removed at the end: Send msgs/s and latency at each concurrency beside the raw-SQL ceiling of the
-same transaction, List latency at 1k vs 1M messages, MemberRemoved-to-denied lag. Prints a summary with
+same transaction (its statement prepared, as the service sends it, and unnamed), List latency at 1k vs 1M messages, MemberRemoved-to-denied lag. Prints a summary with
 PASS/MISS per target of issue 5 and writes JSON to --out. A benchmark, not a test.`;
 
 const options = parseOptions(USAGE, {
@@ -264,9 +264,10 @@ async function runHistory(
 
 /**
  * One concurrency level: the service (closed loop of Sends through gRPC), then — with the service frozen
- * so that its relay does not publish the ceiling's outbox rows meanwhile — the raw-SQL ceiling at the same
- * concurrency on a pool of that many connections (at most 64). Between runs the relay finishes publishing,
- * so each run starts with an empty outbox backlog.
+ * so that its relay does not publish the ceilings' outbox rows meanwhile — the raw-SQL ceiling at the same
+ * concurrency on a pool of that many connections (at most 64): the statement prepared, as the service sends
+ * it, then unnamed, as a plain driver call. Between runs the relay finishes publishing, so each run starts
+ * with an empty outbox backlog.
  */
 async function measureLevel(
   stack: Stack,
@@ -307,46 +308,58 @@ async function measureLevel(
   const outboxBacklogAtEnd = await stack.unsentOutbox();
   const relayCatchUpSeconds = round((await stack.waitForRelay(deadline, 'the Sends')) / 1_000);
 
-  step(`raw-SQL ceiling, concurrency ${concurrency} (service frozen)`);
   const poolSize = Math.min(concurrency, 64);
-  const raw = new RawSend(stack.databaseUrl, poolSize, stack.nats.subjectPrefix, sendOneSql);
+  const ceiling = async (protocol: RawProtocol): Promise<LoadResult> => {
+    step(`raw-SQL ceiling, ${protocol} statement, concurrency ${concurrency} (service frozen)`);
+    const raw = new RawSend(stack.databaseUrl, poolSize, stack.nats.subjectPrefix, sendOneSql, protocol);
+    try {
+      await raw.warm(poolSize);
+      return await closedLoop({
+        name: `the raw-SQL ceiling (${protocol})`,
+        concurrency,
+        warmupMs,
+        measureMs,
+        deadline,
+        stack,
+        call: async () => {
+          const { conversationId, userId } = pick();
+          await raw.send(conversationId, userId, TEXT);
+        },
+        classify,
+      });
+    } finally {
+      await raw.close();
+    }
+  };
   stack.freeze();
   let rawResult: LoadResult;
+  let unnamedResult: LoadResult;
   try {
-    await raw.warm(poolSize);
-    rawResult = await closedLoop({
-      name: 'the raw-SQL ceiling',
-      concurrency,
-      warmupMs,
-      measureMs,
-      deadline,
-      stack,
-      call: async () => {
-        const { conversationId, userId } = pick();
-        await raw.send(conversationId, userId, TEXT);
-      },
-      classify,
-    });
+    rawResult = await ceiling('prepared');
+    unnamedResult = await ceiling('unnamed');
   } finally {
     stack.thaw();
-    await raw.close();
   }
   const rawRowsPublishSeconds = round((await stack.waitForRelay(deadline, 'the raw-SQL rows')) / 1_000);
   if (service.completed === 0) throw new BenchAbort(`no Send succeeded at concurrency ${concurrency}`);
 
-  const ratio =
-    rawResult.perSecond > 0 ? Math.round((service.perSecond / rawResult.perSecond) * 100) / 100 : 0;
+  const ratioTo = (ceiling: LoadResult) =>
+    ceiling.perSecond > 0 ? Math.round((service.perSecond / ceiling.perSecond) * 100) / 100 : 0;
+  const ratio = ratioTo(rawResult);
+  const unnamedRatio = ratioTo(unnamedResult);
   process.stdout.write(
     `  service ${service.perSecond} msgs/s (p50 ${service.latencyMs.p50} ms, p99 ${service.latencyMs.p99} ms, ` +
       `errors ${JSON.stringify(service.errors)}), raw ${rawResult.perSecond} msgs/s ` +
-      `(errors ${JSON.stringify(rawResult.errors)}) → ${ratio}×; ` +
-      `relay backlog ${outboxBacklogAtEnd}\n`,
+      `(errors ${JSON.stringify(rawResult.errors)}) → ${ratio}×, raw unnamed ${unnamedResult.perSecond} msgs/s ` +
+      `(errors ${JSON.stringify(unnamedResult.errors)}) → ${unnamedRatio}×; relay backlog ${outboxBacklogAtEnd}\n`,
   );
   return {
     concurrency,
     service,
     raw: rawResult,
     ratio,
+    rawUnnamed: unnamedResult,
+    unnamedRatio,
     outboxBacklogAtEnd,
     relayCatchUpSeconds,
     rawRowsPublishSeconds,

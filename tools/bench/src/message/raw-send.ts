@@ -30,11 +30,24 @@ export function readSendOneSql(): string {
   return statement;
 }
 
+/** How the ceiling sends the statement. */
+export type RawProtocol = 'prepared' | 'unnamed';
+
+/** The pg application_name of each ceiling's pool (the report's connection columns follow it). */
+export const RAW_APPLICATION: Record<RawProtocol, string> = {
+  prepared: 'bench-raw',
+  unnamed: 'bench-raw-unnamed',
+};
+
 /**
  * The raw-SQL ceiling: exactly the statement of one Send, straight on a pg Pool of `size` connections, with
  * no service in between: the lone-Send statement (membership, seq, message, outbox sequence and MessageSent
  * row, autocommit) with a real MessageSent envelope (`createEvent` + `outboxRow`, the library functions the
  * service uses). One Send per statement: no group commit, which is the service's own doing.
+ *
+ * `prepared` sends it as the service does (a named statement each connection parses once); `unnamed` as a
+ * plain driver call, parsed and planned every time (what pgbench does by default, and what the service did
+ * before it prepared its statements).
  */
 export class RawSend {
   private readonly pool: pg.Pool;
@@ -44,11 +57,12 @@ export class RawSend {
     size: number,
     private readonly subjectPrefix: string,
     private readonly sendOneSql: string,
+    private readonly protocol: RawProtocol,
   ) {
     this.pool = new pg.Pool({
       connectionString: databaseUrl,
       max: size,
-      application_name: 'bench-raw',
+      application_name: RAW_APPLICATION[protocol],
       options: `-c search_path=${SCHEMA}`,
     });
     this.pool.on('error', () => undefined);
@@ -74,7 +88,7 @@ export class RawSend {
       }),
       this.subjectPrefix,
     );
-    const { rows } = await this.pool.query<{ seq: string }>(this.sendOneSql, [
+    const values = [
       conversationId,
       senderId,
       id,
@@ -87,7 +101,12 @@ export class RawSend {
       event.type,
       event.natsSubject,
       event.envelope,
-    ]);
+    ];
+    const { rows } = await this.pool.query<{ seq: string }>(
+      this.protocol === 'prepared'
+        ? { name: 'bench.send-one', text: this.sendOneSql, values }
+        : { text: this.sendOneSql, values },
+    );
     if (rows.length === 0) throw new Error(`${senderId} is not a member of ${conversationId}`);
     return Number(rows[0]!.seq);
   }

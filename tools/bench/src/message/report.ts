@@ -3,14 +3,20 @@ import { round } from '../support/stats';
 import { formatTable, heading } from '../support/table';
 import type { HistoryResult } from './history';
 import type { LoadResult } from './load';
+import { RAW_APPLICATION } from './raw-send';
 import type { RemovalResult } from './removal';
 
 export interface SendLevel {
   concurrency: number;
   service: LoadResult;
+  /** The raw-SQL ceiling: the lone-Send statement prepared, as the service sends its statements. */
   raw: LoadResult;
   /** service msgs/s ÷ raw-SQL msgs/s. */
   ratio: number;
+  /** The same statement unnamed (parsed and planned on every call, pgbench's default protocol). */
+  rawUnnamed: LoadResult;
+  /** service msgs/s ÷ unnamed raw-SQL msgs/s. */
+  unnamedRatio: number;
   /** Outbox rows not yet published when the service's window closed, and how long the relay took to finish. */
   outboxBacklogAtEnd: number;
   relayCatchUpSeconds: number;
@@ -116,6 +122,8 @@ export function printSummary(result: {
         'p50 ms',
         'p99 ms',
         'service/raw',
+        'raw unnamed msgs/s',
+        'service/unnamed',
       ],
       levels.map((level) => [
         String(level.concurrency),
@@ -127,6 +135,8 @@ export function printSummary(result: {
         level.raw.latencyMs.p50,
         level.raw.latencyMs.p99,
         `${level.ratio}×`,
+        level.rawUnnamed.perSecond,
+        `${level.unnamedRatio}×`,
       ]),
     ),
   );
@@ -145,6 +155,7 @@ export function printSummary(result: {
       levels.flatMap((level) => [
         cpuRow(`service, concurrency ${level.concurrency}`, level.service),
         cpuRow(`raw, concurrency ${level.concurrency}`, level.raw),
+        cpuRow(`raw unnamed, concurrency ${level.concurrency}`, level.rawUnnamed),
       ]),
     ),
   );
@@ -163,25 +174,40 @@ export function printSummary(result: {
       ],
       levels.flatMap((level) => [
         perMessageRow(`service, concurrency ${level.concurrency}`, level.service, 'message-service', level),
-        perMessageRow(`raw, concurrency ${level.concurrency}`, level.raw, 'bench-raw'),
+        perMessageRow(`raw, concurrency ${level.concurrency}`, level.raw, RAW_APPLICATION.prepared),
+        perMessageRow(
+          `raw unnamed, concurrency ${level.concurrency}`,
+          level.rawUnnamed,
+          RAW_APPLICATION.unnamed,
+        ),
       ]),
     ),
   );
   const disturbed = levels.flatMap((level) =>
-    [level.service, level.raw]
-      .filter((run) => cpuPerMessage(run).othersCores > 0.25)
-      .map((run) => `${run === level.raw ? 'raw' : 'service'} at ${level.concurrency}`),
+    (
+      [
+        ['service', level.service],
+        ['raw', level.raw],
+        ['raw unnamed', level.rawUnnamed],
+      ] as const
+    )
+      .filter(([, run]) => cpuPerMessage(run).othersCores > 0.25)
+      .map(([name]) => `${name} at ${level.concurrency}`),
   );
   if (disturbed.length > 0) {
     out.push(
       `  note: other work used more than a quarter of a core during ${disturbed.join(', ')}: those figures are low`,
     );
   }
-  const rawErrors = levels.reduce((sum, level) => sum + totalErrors(level.raw), 0);
+  const rawErrors = levels.reduce(
+    (sum, level) => sum + totalErrors(level.raw) + totalErrors(level.rawUnnamed),
+    0,
+  );
   if (rawErrors > 0) out.push(`  note: the raw-SQL runs had ${rawErrors} errors (see the JSON)`);
   out.push(
     '  service = gRPC client in the bench → message-service → PostgreSQL, plus its outbox relay publishing to ' +
-      'JetStream and its consumers (conversation and group events only); raw = the same SQL on a pg pool, nothing else',
+      'JetStream and its consumers (conversation and group events only); raw = the same SQL on a pg pool, nothing ' +
+      'else, as a prepared statement like the service (unnamed: parsed and planned on every call, as pgbench does by default)',
   );
   if (result.transportFloor) {
     const floor = result.transportFloor;
@@ -249,6 +275,13 @@ export function printSummary(result: {
       targets.map((target) => [target.name, target.goal, target.measured, target.pass ? 'PASS' : 'MISS']),
     ),
   );
+  const at32 = levels.find((level) => level.concurrency === 32);
+  if (at32) {
+    out.push(
+      `  for comparison, not a target: Send at concurrency 32 is ${at32.unnamedRatio}× the ceiling with the ` +
+        `statement unnamed (${at32.service.perSecond} vs ${at32.rawUnnamed.perSecond} msgs/s)`,
+    );
+  }
   if (result.serviceLogLines > 0) {
     out.push(`\n  message-service logged ${result.serviceLogLines} lines at warn or above (see the JSON)`);
   }
