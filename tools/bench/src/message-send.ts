@@ -83,7 +83,7 @@ const options = parseOptions(USAGE, {
     description:
       'folder for a CPU profile of the service (.cpuprofile, by the inspector), written at its exit',
   },
-  timeout: { type: 'number', default: 480, min: 30, description: 'global timeout, in seconds' },
+  timeout: { type: 'number', default: 600, min: 30, description: 'global timeout, in seconds' },
   out: { type: 'string', default: 'tmp/bench/messages.json', description: 'where the JSON results go' },
 });
 
