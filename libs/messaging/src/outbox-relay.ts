@@ -1,8 +1,8 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Pool, PoolClient, QueryResult } from 'pg';
+import type { PoolClient, QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { connectionPool } from '@chat/persistence';
 import type { NatsLogger } from './nats-connection';
 
 export interface OutboxRelayOptions {
@@ -186,7 +186,7 @@ export class OutboxRelay {
   private async pass(): Promise<{ sent: number; full: boolean }> {
     // The data source's own pool (its connections have the service's search_path); a raw client, because
     // a pass sends several statements in one simple-protocol message.
-    const pool = (this.options.dataSource.driver as PostgresDriver).master as Pool;
+    const pool = connectionPool(this.options.dataSource);
     const started = performance.now();
     const report = (sent: number, error?: Error) =>
       this.options.onPass?.({ sent, durationMs: performance.now() - started, ...(error ? { error } : {}) });

@@ -9,6 +9,6 @@ export {
 } from './database-errors';
 export { checkDatabase } from './health';
 export { consoleLogger, type PersistenceLogger } from './logger';
-export { preparedStatement, queryPrepared, type PreparedStatement } from './prepared';
+export { connectionPool, preparedStatement, queryPrepared, type PreparedStatement } from './prepared';
 export { migrationLockKey, runMigrations, type RunMigrationsOptions } from './migrations';
 export { withTransaction, type IsolationLevel, type TransactionOptions } from './transaction';

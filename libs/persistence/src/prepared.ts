@@ -1,5 +1,5 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 
@@ -45,6 +45,13 @@ export async function queryPrepared<Row extends QueryResultRow>(
     const client = (await runner.connect()) as PoolClient;
     return (await client.query<Row>(config)).rows;
   }
-  const pool = (manager.connection.driver as PostgresDriver).master as Pool;
-  return (await pool.query<Row>(config)).rows;
+  return (await connectionPool(manager.connection).query<Row>(config)).rows;
+}
+
+/**
+ * The node-postgres pool under a data source (its connections have the data source's `search_path`), for
+ * what TypeORM's API cannot send: named statements, several statements in one simple-protocol message.
+ */
+export function connectionPool(dataSource: DataSource): Pool {
+  return (dataSource.driver as PostgresDriver).master as Pool;
 }
