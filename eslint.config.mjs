@@ -94,6 +94,7 @@ export default tseslint.config(
       '**/dist/**',
       'tmp/**',
       '.nx/**',
+      '.tooling/**',
       'libs/contract/src/generated/**',
       '**/*.cjs',
       '**/*.mjs',

@@ -6,6 +6,7 @@
 //   3. creates the database named in DATABASE_URL when it does not exist
 //   4. builds the three apps with Nx, runs each app's migrations once
 //   5. runs the three services with prefixed, pretty-printed logs until Ctrl-C
+// Runs on Node 22: an older node re-runs it on the project's own (tools/node/node22.mjs).
 // Options: --deps-only (stop after step 3), --skip-build (use the existing dist/), --help.
 // Node built-ins only until step 1 has run; then `pg` and `pino-pretty` from node_modules.
 import { spawn, spawnSync } from 'node:child_process';
@@ -30,6 +31,7 @@ import {
   waitFor,
   waitForPort,
 } from './lib.mjs';
+import { runOnProjectNode } from '../node/node22.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const requireFromRoot = createRequire(path.join(ROOT, 'package.json'));
@@ -547,6 +549,7 @@ async function main(argv) {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  await runOnProjectNode(import.meta.url);
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
