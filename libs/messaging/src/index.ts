@@ -4,4 +4,13 @@ export * from './messaging-migrations';
 export * from './outbox';
 export * from './outbox-relay';
 export * from './unit-of-work';
-export * from './event-consumer';
+export { EventConsumer, type ConsumerLogger, type EventConsumerOptions } from './event-consumer';
+export {
+  runHandler,
+  type BatchEventHandler,
+  type EventHandler,
+  type EventHandlers,
+  type EventHandlerSet,
+} from './event-handlers';
+export { applyEvents, type InboxOutcome } from './inbox';
+export { describeError, OutageLog, type OutageLogger } from './outage-log';

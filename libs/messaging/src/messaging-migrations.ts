@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * The outbox (events waiting for and after publication) and the inbox (events a
- * consumer has applied) in the service's own schema. Every service runs it; the
+ * consumer has applied; see InboxWatermarkOnly for what it became) in the service's own schema. Every service runs it; the
  * data source's search_path makes the names resolve to that schema.
  */
 export class CreateOutboxAndInbox1764000000000 implements MigrationInterface {
@@ -109,5 +109,46 @@ export class TrackPublishedSequence1795000000000 implements MigrationInterface {
   }
 }
 
+/**
+ * The inbox keeps a watermark per (source, conversation) only (`inbox_sequence`, ADR 0007): events of a
+ * source's conversation carry consecutive sequences, so the watermark alone says what was applied, and a
+ * row per applied event (written, indexed and pruned for each of them) bought nothing more. What remains
+ * of `inbox` is its record of the events a consumer gave up on: `inbox_dead_letters`. Watermark rows are
+ * updated once per batch; free space in their pages keeps those updates HOT.
+ */
+export class InboxWatermarkOnly1796000000000 implements MigrationInterface {
+  name = 'InboxWatermarkOnly1796000000000';
+
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.query(`DELETE FROM inbox WHERE outcome <> 'dead-lettered'`);
+    await runner.query(`ALTER TABLE inbox RENAME TO inbox_dead_letters`);
+    await runner.query(
+      `ALTER TABLE inbox_dead_letters RENAME CONSTRAINT inbox_pkey TO inbox_dead_letters_pkey`,
+    );
+    await runner.query(`ALTER TABLE inbox_dead_letters RENAME COLUMN applied_at TO dead_lettered_at`);
+    await runner.query(`ALTER TABLE inbox_dead_letters DROP COLUMN outcome, ADD COLUMN reason text`);
+    await runner.query(`ALTER INDEX inbox_applied_at_idx RENAME TO inbox_dead_letters_at_idx`);
+    await runner.query(`ALTER TABLE inbox_sequence SET (fillfactor = 70)`);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query(`ALTER TABLE inbox_sequence RESET (fillfactor)`);
+    await runner.query(`ALTER INDEX inbox_dead_letters_at_idx RENAME TO inbox_applied_at_idx`);
+    await runner.query(
+      `ALTER TABLE inbox_dead_letters DROP COLUMN reason, ADD COLUMN outcome text NOT NULL DEFAULT 'dead-lettered'`,
+    );
+    await runner.query(`ALTER TABLE inbox_dead_letters ALTER COLUMN outcome SET DEFAULT 'applied'`);
+    await runner.query(`ALTER TABLE inbox_dead_letters RENAME COLUMN dead_lettered_at TO applied_at`);
+    await runner.query(
+      `ALTER TABLE inbox_dead_letters RENAME CONSTRAINT inbox_dead_letters_pkey TO inbox_pkey`,
+    );
+    await runner.query(`ALTER TABLE inbox_dead_letters RENAME TO inbox`);
+  }
+}
+
 /** Add these to every service's migrations, before its own. */
-export const messagingMigrations = [CreateOutboxAndInbox1764000000000, TrackPublishedSequence1795000000000];
+export const messagingMigrations = [
+  CreateOutboxAndInbox1764000000000,
+  TrackPublishedSequence1795000000000,
+  InboxWatermarkOnly1796000000000,
+];

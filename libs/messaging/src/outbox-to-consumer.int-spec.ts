@@ -251,12 +251,9 @@ describe('outbox → JetStream → consumer', () => {
 
     await eventually(async () => (await fixture.applied()).length === 2);
     expect((await fixture.applied()).map((event) => event.sequence)).toEqual([1, 3]);
-    expect(
-      await fixture.dataSource.query(`SELECT sequence::int, outcome FROM inbox ORDER BY sequence`),
-    ).toEqual([
-      { sequence: 1, outcome: 'applied' },
-      { sequence: 2, outcome: 'ignored' },
-      { sequence: 3, outcome: 'applied' },
+    // The update took its place in the sequence: the watermark passed it.
+    expect(await fixture.watermarks()).toEqual([
+      { source: 'test-service', conversationId: conversation, last: 3 },
     ]);
   });
 
@@ -282,7 +279,7 @@ describe('outbox → JetStream → consumer', () => {
     );
     await relay.idle();
     expect(await consumer.waitUntilCaughtUp(10_000)).toBe(true);
-    expect(await fixture.dataSource.query(`SELECT count(*)::int AS n FROM inbox`)).toEqual([{ n: 0 }]);
+    expect(await fixture.watermarks()).toEqual([]);
   });
 
   it('follows only the event families it names: JetStream does not deliver the others', async () => {
@@ -305,10 +302,8 @@ describe('outbox → JetStream → consumer', () => {
     await relay.idle();
     expect(await consumer.waitUntilCaughtUp(5_000)).toBe(true);
     expect(await fixture.streamMessages()).toBe(2);
-    // Delivered, the group event would be in the inbox as ignored; it never reached the consumer.
-    expect(await fixture.dataSource.query('SELECT conversation_id, outcome FROM inbox')).toEqual([
-      { conversation_id: chat, outcome: 'applied' },
-    ]);
+    // Delivered, the group event would have moved a watermark of its own; it never reached the consumer.
+    expect(await fixture.watermarks()).toEqual([{ source: 'test-service', conversationId: chat, last: 1 }]);
     const info = await (
       await jetstreamManager(fixture.nats)
     ).consumers.info(fixture.natsServer.streamName, 'projector-message');
@@ -402,8 +397,14 @@ describe('outbox → JetStream → consumer', () => {
         (letter) => letter.subject === `deadletter.${fixture.natsServer.subjectPrefix}.projector`,
       ),
     ).toBe(true);
-    const [{ outcome }] = await fixture.dataSource.query(`SELECT outcome FROM inbox WHERE sequence = 2`);
-    expect(outcome).toBe('dead-lettered');
+    expect(
+      await fixture.dataSource.query(
+        `SELECT sequence::int, reason FROM inbox_dead_letters ORDER BY sequence`,
+      ),
+    ).toEqual([{ sequence: 2, reason: 'handler failed 3 times' }]);
+    expect(await fixture.watermarks()).toEqual([
+      { source: 'test-service', conversationId: conversation, last: 3 },
+    ]);
   });
 
   it('shares the durable consumer between two instances: each event applied by exactly one', async () => {
@@ -470,6 +471,94 @@ describe('outbox → JetStream → consumer', () => {
     expect(Date.now() - started).toBeLessThan(5_000); // bounded, not a performance claim
     release();
     expect(await consumer.waitUntilCaughtUp(10_000)).toBe(true);
+  });
+
+  it('applies a backlog in batches: many events per transaction, each conversation in order', async () => {
+    const relay = fixture.relay();
+    const uow = fixture.unitOfWork(relay);
+    const conversations = Array.from({ length: 20 }, () => randomUUID());
+    for (let round = 0; round < 100; round += 1) {
+      await uow.run(async (tx) => {
+        for (const conversation of conversations) {
+          await tx.publish(EventType.MessageSent, conversation, messageSent(conversation, `r${round}`));
+        }
+      });
+    }
+    await relay.drain();
+
+    // Started on a backlog of 2,000 events, the consumer takes them many at a time.
+    await fixture.consumer('a', { batch: true });
+    await eventually(async () => (await fixture.applied()).length === 2_000, { timeoutMs: 30_000 });
+    const applied = await fixture.applied();
+    for (const conversation of conversations) {
+      expect(
+        applied.filter((event) => event.conversationId === conversation).map((event) => event.sequence),
+      ).toEqual(Array.from({ length: 100 }, (_, index) => index + 1));
+    }
+    expect(new Set(applied.map((event) => event.txid)).size).toBeLessThan(100);
+  });
+
+  it('retries a batch that failed for one event: every event applied once, in order', async () => {
+    const relay = fixture.relay();
+    const uow = fixture.unitOfWork(relay);
+    const conversation = randomUUID();
+    await uow.run(async (tx) => {
+      for (let index = 0; index < 50; index += 1) {
+        await tx.publish(EventType.MessageSent, conversation, messageSent(conversation, `n${index}`));
+      }
+    });
+    await relay.drain();
+    let failures = 0;
+
+    await fixture.consumer('a', {
+      batch: true,
+      before: async (event) => {
+        if (event.sequence === 25 && failures < 2) {
+          failures += 1;
+          throw new Error('transient trouble with this one');
+        }
+      },
+    });
+
+    await eventually(async () => (await fixture.applied()).length === 50, { timeoutMs: 15_000 });
+    expect(failures).toBe(2);
+    expect((await fixture.applied()).map((event) => event.sequence)).toEqual(
+      Array.from({ length: 50 }, (_, index) => index + 1),
+    );
+    expect(await fixture.deadLetters()).toEqual([]);
+  });
+
+  it('applies 10,000 events of 100 conversations with two instances: exactly the rows they imply, in order', async () => {
+    const relay = fixture.relay();
+    await fixture.consumer('first', { batch: true });
+    await fixture.consumer('second', { batch: true });
+    const uow = fixture.unitOfWork(relay);
+    const conversations = Array.from({ length: 100 }, () => randomUUID());
+    for (let round = 0; round < 100; round += 1) {
+      await uow.run(async (tx) => {
+        for (const conversation of conversations) {
+          await tx.publish(EventType.MessageSent, conversation, messageSent(conversation, `r${round}`));
+        }
+      });
+    }
+
+    await eventually(async () => (await fixture.applied()).length >= 10_000, {
+      timeoutMs: 90_000,
+      intervalMs: 250,
+    });
+    await Promise.all(fixture.consumers.map((consumer) => consumer.waitUntilCaughtUp(10_000)));
+    const applied = await fixture.applied();
+    expect(applied).toHaveLength(10_000);
+    expect(new Set(applied.map((event) => event.eventId)).size).toBe(10_000);
+    for (const conversation of conversations) {
+      expect(
+        applied.filter((event) => event.conversationId === conversation).map((event) => event.sequence),
+      ).toEqual(Array.from({ length: 100 }, (_, index) => index + 1));
+    }
+    expect(new Set(applied.map((event) => event.appliedBy))).toEqual(new Set(['first', 'second']));
+    expect(new Set(applied.map((event) => event.txid)).size).toBeLessThan(10_000);
+    expect(await fixture.watermarks()).toHaveLength(100);
+    expect((await fixture.watermarks()).every((watermark) => watermark.last === 100)).toBe(true);
   });
 
   it('applies 1,000 events of one conversation, written by concurrent transactions, in sequence order', async () => {

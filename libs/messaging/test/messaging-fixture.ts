@@ -1,5 +1,5 @@
 import { jetstream, jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
-import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import type { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
 import { EventType, type ChatEvent, type MessageSent } from '@chat/contract';
 import { createDataSource, runMigrations } from '@chat/persistence';
 import { provisionDatabase, provisionNats, type TestDatabase, type TestNats } from '@chat/testing';
@@ -12,6 +12,7 @@ import {
   OutboxRelay,
   UnitOfWork,
   UNPUBLISHED_EVENTS_SQL,
+  type BatchEventHandler,
   type EventConsumerOptions,
   type EventHandler,
   type NatsConnection,
@@ -27,7 +28,9 @@ class CreateAppliedEvents1764000000001 implements MigrationInterface {
       event_id uuid NOT NULL,
       conversation_id text NOT NULL,
       sequence bigint NOT NULL,
-      applied_by text NOT NULL
+      applied_by text NOT NULL,
+      -- The transaction that applied it: events sharing one were applied in one batch.
+      txid bigint NOT NULL DEFAULT txid_current()
     )`);
   }
   async down(runner: QueryRunner): Promise<void> {
@@ -47,6 +50,7 @@ export interface AppliedEvent {
   conversationId: string;
   sequence: number;
   appliedBy: string;
+  txid: string;
 }
 
 /** The outbox, relay and consumers of one fake service on a fresh database and stream. */
@@ -114,21 +118,36 @@ export class MessagingFixture {
     });
   }
 
-  /** A consumer whose MessageSent handler records the event in applied_events. */
+  /**
+   * A consumer whose MessageSent handler records the event in applied_events: one INSERT per event, or with
+   * `batch`, one INSERT for all the events of a round (a `BatchEventHandler`).
+   */
   async consumer(
     appliedBy: string,
     options: Partial<EventConsumerOptions> & {
       before?: (event: ChatEvent<typeof EventType.MessageSent>) => Promise<void>;
+      batch?: boolean;
     } = {},
     nats: NatsConnection = this.nats,
   ): Promise<EventConsumer> {
-    const record: EventHandler<typeof EventType.MessageSent> = async (event, manager) => {
-      await options.before?.(event);
+    const { before, batch, ...consumerOptions } = options;
+    const insert = async (
+      events: ReadonlyArray<ChatEvent<typeof EventType.MessageSent>>,
+      manager: EntityManager,
+    ) => {
+      for (const event of events) await before?.(event);
       await manager.query(
-        'INSERT INTO applied_events (event_id, conversation_id, sequence, applied_by) VALUES ($1, $2, $3, $4)',
-        [event.id, event.subject, event.sequence, appliedBy],
+        `INSERT INTO applied_events (event_id, conversation_id, sequence, applied_by)
+         SELECT e.id, e.conversation_id, e.sequence, $4
+         FROM unnest($1::uuid[], $2::text[], $3::bigint[]) WITH ORDINALITY AS e(id, conversation_id, sequence, n)
+         ORDER BY e.n`,
+        [events.map((e) => e.id), events.map((e) => e.subject), events.map((e) => e.sequence), appliedBy],
       );
     };
+    const record:
+      EventHandler<typeof EventType.MessageSent> | BatchEventHandler<typeof EventType.MessageSent> = batch
+      ? { applyMany: insert }
+      : (event, manager) => insert([event], manager);
     const consumer = new EventConsumer({
       name: 'projector',
       dataSource: this.dataSource,
@@ -139,7 +158,7 @@ export class MessagingFixture {
       logger: silentLogger,
       maxAttempts: 3,
       backoffMs: [50, 50, 50],
-      ...options,
+      ...consumerOptions,
     });
     await consumer.start();
     this.consumers.push(consumer);
@@ -148,13 +167,32 @@ export class MessagingFixture {
 
   async applied(): Promise<AppliedEvent[]> {
     const rows = (await this.dataSource.query(
-      'SELECT event_id, conversation_id, sequence, applied_by FROM applied_events ORDER BY applied_order',
-    )) as Array<{ event_id: string; conversation_id: string; sequence: string; applied_by: string }>;
+      'SELECT event_id, conversation_id, sequence, applied_by, txid FROM applied_events ORDER BY applied_order',
+    )) as Array<{
+      event_id: string;
+      conversation_id: string;
+      sequence: string;
+      applied_by: string;
+      txid: string;
+    }>;
     return rows.map((row) => ({
       eventId: row.event_id,
       conversationId: row.conversation_id,
       sequence: Number(row.sequence),
       appliedBy: row.applied_by,
+      txid: row.txid,
+    }));
+  }
+
+  /** The inbox: the last sequence applied per (source, conversation). */
+  async watermarks(): Promise<Array<{ source: string; conversationId: string; last: number }>> {
+    const rows = (await this.dataSource.query(
+      'SELECT source, conversation_id, last_sequence FROM inbox_sequence ORDER BY source, conversation_id',
+    )) as Array<{ source: string; conversation_id: string; last_sequence: string }>;
+    return rows.map((row) => ({
+      source: row.source,
+      conversationId: row.conversation_id,
+      last: Number(row.last_sequence),
     }));
   }
 

@@ -7,6 +7,7 @@ export {
   PostgresErrorCode,
   type DatabaseErrorInfo,
 } from './database-errors';
+export { GroupCommit, type GroupCommitOptions, type Settled } from './group-commit';
 export { checkDatabase } from './health';
 export { consoleLogger, type PersistenceLogger } from './logger';
 export { connectionPool, preparedStatement, queryPrepared, type PreparedStatement } from './prepared';

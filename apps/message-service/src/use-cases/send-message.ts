@@ -4,11 +4,10 @@ import { EventType } from '@chat/contract';
 import { DomainError } from '@chat/domain';
 import { LOGGER, SERVICE_CONFIG, type Logger, type ServiceConfig } from '@chat/grpc';
 import { UnitOfWork, type OutboxRow } from '@chat/messaging';
-import { inspectDatabaseError, isUniqueViolation } from '@chat/persistence';
+import { GroupCommit, inspectDatabaseError, isUniqueViolation, type Settled } from '@chat/persistence';
 import { DataSource } from 'typeorm';
 import type { MessageConfig } from '../message-settings';
 import { messageRepository, type NewMessage } from '../persistence/message-repository';
-import { GroupCommit, type Settled } from './group-commit';
 import { Membership, notAMember } from './membership';
 import { messageDeleted, messageNotFound, type MessageView } from './message-views';
 

@@ -1,0 +1,161 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { ChatEvent } from '@chat/contract';
+import { withTransaction } from '@chat/persistence';
+import { runHandler, type BatchEventHandler, type EventHandler, type EventHandlers } from './event-handlers';
+
+/**
+ * What became of one event: `applied` (its handler ran), `ignored` (no handler, but it took its place in
+ * its source's sequence), `duplicate` (at or below the last applied sequence: skipped), `gap` (an earlier
+ * event of its conversation has not been applied yet: not applied, try again later).
+ */
+export type InboxOutcome = 'applied' | 'ignored' | 'duplicate' | 'gap';
+
+const keyOf = (event: ChatEvent) => `${event.source}\u0000${event.subject}`;
+
+/**
+ * The inbox: applies events to a projection exactly once and in order per (source, conversation), in one
+ * transaction for the whole batch — one commit, one fsync, however many events.
+ *
+ * Its record is a watermark, `inbox_sequence.last_sequence` per (source, conversation): the sequence of the
+ * last event applied. Events of a source's conversation carry consecutive sequences (the outbox gives
+ * them), so an event is applied when it is the next one, skipped when it is at or below the watermark (a
+ * redelivery, a republish: whatever its id), and left for later when it is ahead. The watermark rows are
+ * locked first, in key order (so two consumer instances cannot both apply one event, nor deadlock on the
+ * watermarks), and advanced in the same transaction as the handlers' effects.
+ *
+ * Handlers run in rounds that keep each conversation's order: a round takes, for every conversation, the
+ * run of same-type events at the head of its queue, and hands each type's events to its handler at once
+ * (a `BatchEventHandler` in one call). Events of different sources interleave freely, which the
+ * projections' handlers tolerate by design.
+ *
+ * All or nothing: when a handler throws, the transaction rolls back and nothing of the batch is applied.
+ */
+export function applyEvents(
+  dataSource: DataSource,
+  events: readonly ChatEvent[],
+  handlers: EventHandlers,
+): Promise<InboxOutcome[]> {
+  return withTransaction(dataSource, (manager) => applyInTransaction(manager, events, handlers));
+}
+
+async function applyInTransaction(
+  manager: EntityManager,
+  events: readonly ChatEvent[],
+  handlers: EventHandlers,
+): Promise<InboxOutcome[]> {
+  // Each conversation's events by sequence (a redelivery may come after its successor), keys sorted.
+  const order = events
+    .map((event, index) => ({ event, index, key: keyOf(event) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.event.sequence - b.event.sequence));
+  const keys = [...new Set(order.map((entry) => entry.key))];
+  const watermarks = await lockWatermarks(manager, keys);
+
+  const outcomes = new Array<InboxOutcome>(events.length);
+  const queues = new Map<string, ChatEvent[]>();
+  const advanced = new Map<string, ChatEvent>();
+  for (const { event, index, key } of order) {
+    const last = watermarks.get(key)!;
+    if (event.sequence <= last) {
+      outcomes[index] = 'duplicate';
+      continue;
+    }
+    if (event.sequence > last + 1) {
+      outcomes[index] = 'gap';
+      continue;
+    }
+    watermarks.set(key, event.sequence);
+    advanced.set(key, event);
+    if (handlers[event.type]) {
+      outcomes[index] = 'applied';
+      const queue = queues.get(key) ?? [];
+      queue.push(event);
+      queues.set(key, queue);
+    } else {
+      outcomes[index] = 'ignored';
+    }
+  }
+
+  for (let round = takeRound(queues); round.size > 0; round = takeRound(queues)) {
+    for (const [type, list] of round) {
+      await runHandler(handlers[type] as EventHandler | BatchEventHandler, list, manager);
+    }
+  }
+  if (advanced.size > 0) await advanceWatermarks(manager, [...advanced.values()]);
+  return outcomes;
+}
+
+/** Each conversation's run of same-type events at the head of its queue, grouped by type. */
+function takeRound(queues: Map<string, ChatEvent[]>): Map<ChatEvent['type'], ChatEvent[]> {
+  const round = new Map<ChatEvent['type'], ChatEvent[]>();
+  for (const [key, queue] of queues) {
+    const type = queue[0]!.type;
+    let length = 1;
+    while (length < queue.length && queue[length]!.type === type) length += 1;
+    const list = round.get(type) ?? [];
+    list.push(...queue.splice(0, length));
+    round.set(type, list);
+    if (queue.length === 0) queues.delete(key);
+  }
+  return round;
+}
+
+/** Locks (creating at 0 when absent) the watermark of each key, in key order; returns them. */
+async function lockWatermarks(manager: EntityManager, keys: string[]): Promise<Map<string, number>> {
+  const split = keys.map((key) => key.split('\u0000') as [string, string]);
+  const rows = (await manager.query(
+    `INSERT INTO inbox_sequence (source, conversation_id, last_sequence)
+     SELECT source, conversation_id, 0 FROM unnest($1::text[], $2::text[]) AS k(source, conversation_id)
+     ORDER BY source, conversation_id
+     ON CONFLICT (source, conversation_id) DO UPDATE SET last_sequence = inbox_sequence.last_sequence
+     RETURNING source, conversation_id, last_sequence`,
+    [split.map(([source]) => source), split.map(([, conversationId]) => conversationId)],
+  )) as Array<{ source: string; conversation_id: string; last_sequence: string }>;
+  return new Map(rows.map((row) => [`${row.source}\u0000${row.conversation_id}`, Number(row.last_sequence)]));
+}
+
+/** Moves each key's watermark to the last event applied (or ignored) in this transaction. */
+async function advanceWatermarks(manager: EntityManager, lastEvents: ChatEvent[]): Promise<void> {
+  await manager.query(
+    `UPDATE inbox_sequence s SET last_sequence = v.last_sequence
+     FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(source, conversation_id, last_sequence)
+     WHERE s.source = v.source AND s.conversation_id = v.conversation_id`,
+    [
+      lastEvents.map((event) => event.source),
+      lastEvents.map((event) => event.subject),
+      lastEvents.map((event) => event.sequence),
+    ],
+  );
+}
+
+/**
+ * Gives up on an event for good: it is recorded in `inbox_dead_letters` and its source's watermark for its
+ * conversation passes it (never moving back), so the conversation's later events flow on.
+ */
+export async function recordDeadLetter(
+  dataSource: DataSource,
+  event: ChatEvent,
+  reason: string,
+): Promise<void> {
+  await withTransaction(dataSource, async (manager) => {
+    await manager.query(
+      `INSERT INTO inbox_dead_letters (event_id, source, type, conversation_id, sequence, reason)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
+      [event.id, event.source, event.type, event.subject, event.sequence, reason],
+    );
+    await manager.query(
+      `INSERT INTO inbox_sequence (source, conversation_id, last_sequence) VALUES ($1, $2, $3)
+       ON CONFLICT (source, conversation_id)
+       DO UPDATE SET last_sequence = GREATEST(inbox_sequence.last_sequence, EXCLUDED.last_sequence)`,
+      [event.source, event.subject, event.sequence],
+    );
+  });
+}
+
+/** Deletes dead-letter records older than the retention; returns how many went. */
+export async function pruneDeadLetters(dataSource: DataSource, retentionMs: number): Promise<number> {
+  const [, deleted] = (await dataSource.query(
+    `DELETE FROM inbox_dead_letters WHERE dead_lettered_at < now() - make_interval(secs => $1)`,
+    [retentionMs / 1_000],
+  )) as [unknown, number];
+  return deleted;
+}
