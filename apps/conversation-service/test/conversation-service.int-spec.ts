@@ -120,7 +120,8 @@ describe('conversation-service over gRPC', () => {
       const conversation = await client.create({ userId: user.ann, recipientId: user.bob });
       await eventually(async () => {
         const { rows } = await database.query(
-          'SELECT 1 FROM conversation_service.inbox WHERE conversation_id = $1',
+          `SELECT 1 FROM conversation_service.inbox_sequence
+           WHERE source = 'conversation-service' AND conversation_id = $1 AND last_sequence = 1`,
           [conversation.id],
         );
         return rows.length === 1;

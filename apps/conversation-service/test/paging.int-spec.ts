@@ -151,4 +151,45 @@ describe('conversation-service List paging', () => {
     expect(seen).not.toContain(revived.id);
     expect(await listIds(client, scratch.scratch)).toHaveLength(30);
   });
+
+  it('walks 1,000 conversations while messages arrive: none twice, none missed whose activity stayed', async () => {
+    const walker = users('walker');
+    const groups = Array.from({ length: 1_000 }, () => new GroupStory(feed));
+    for (let i = 0; i < groups.length; i += 100) {
+      await Promise.all(groups.slice(i, i + 100).map((group) => group.created(user.other, [walker.walker])));
+    }
+    await eventually(async () => expect(await listIds(client, walker.walker)).toHaveLength(1_000), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
+
+    // Between every two pages, messages arrive in 5 of 200 conversations chosen ahead, and are applied.
+    const active = groups.slice(0, 200).map((group) => group.id);
+    const touched = new Set<string>();
+    const seen: string[] = [];
+    let pageToken = '';
+    let pagesRead = 0;
+    do {
+      const page = await client.list({ userId: walker.walker, pageSize: 50, pageToken });
+      seen.push(...page.conversations.map((c) => c.id));
+      pageToken = page.nextPageToken;
+      pagesRead += 1;
+      let last: Awaited<ReturnType<typeof messageSent>> | undefined;
+      for (let n = 0; n < 5; n += 1) {
+        const id = active[(pagesRead * 37 + n * 11) % active.length]!;
+        touched.add(id);
+        last = await messageSent(feed, id, user.other);
+      }
+      await eventually(async () =>
+        expect(await client.get({ userId: walker.walker, id: last!.subject })).toMatchObject({
+          lastMessageAt: last!.data.createdAt,
+        }),
+      );
+    } while (pageToken && pagesRead < 100);
+
+    expect(touched.size).toBeGreaterThan(0);
+    expect(new Set(seen).size).toBe(seen.length);
+    const missed = groups.map((group) => group.id).filter((id) => !touched.has(id) && !seen.includes(id));
+    expect(missed).toEqual([]);
+  });
 });

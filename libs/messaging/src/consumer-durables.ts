@@ -15,6 +15,8 @@ export interface DurableSettings {
   families?: readonly string[];
   maxDeliver: number;
   maxAckPending: number;
+  /** How long JetStream waits for an acknowledgement before it redelivers (after a crash, say). */
+  ackWaitMs: number;
 }
 
 const nanos = (ms: number) => ms * 1_000_000;
@@ -77,7 +79,7 @@ async function ensureDurable(
     // Redelivery after a crash mid-batch; while a batch runs the consumer says it is still working.
     // No consumer BackOff: nats-server 2.9 applies it to naks too and ignores their delay, which
     // would slow the short retries of out-of-order events (ADR 0007).
-    ack_wait: nanos(30_000),
+    ack_wait: nanos(settings.ackWaitMs),
     max_ack_pending: settings.maxAckPending,
   };
   const config: Partial<ConsumerConfig> = {

@@ -50,6 +50,12 @@ export interface EventConsumerOptions {
   batchesInFlight?: number;
   /** Most events held in the process, received and not yet settled (default 1,024). */
   maxPending?: number;
+  /**
+   * How long JetStream waits for an event's acknowledgement before it delivers it again (default 10 s):
+   * what a crashed instance held comes back after this long. A batch that runs longer tells JetStream
+   * it is still working every third of it.
+   */
+  ackWaitMs?: number;
   /** How long dead-letter records are kept (default 7 days). */
   deadLetterRetentionMs?: number;
   /**
@@ -100,6 +106,7 @@ export class EventConsumer {
   private readonly maxAttempts: number;
   private readonly maxDeliver: number;
   private readonly maxPending: number;
+  private readonly ackWaitMs: number;
   /** Failed handler attempts per event id (per process; JetStream's MaxDeliver bounds the rest). */
   private readonly failures = new Map<string, number>();
   private readonly backoffMs: number[];
@@ -123,6 +130,7 @@ export class EventConsumer {
     this.maxDeliver = Math.max(options.maxDeliver ?? 200, this.maxAttempts + 1);
     this.backoffMs = options.backoffMs ?? [1_000, 5_000, 15_000, 30_000];
     this.maxPending = options.maxPending ?? 1_024;
+    this.ackWaitMs = options.ackWaitMs ?? 10_000;
     this.durables = durablesOf(options);
     this.outage = new OutageLog(options.logger, 'Database (event consumer)');
     this.batches = new GroupCommit({
@@ -157,6 +165,7 @@ export class EventConsumer {
       {
         ...this.options,
         maxDeliver: this.maxDeliver,
+        ackWaitMs: this.ackWaitMs,
         // Room for what the process holds plus what is being redelivered.
         maxAckPending: Math.max(1_000, this.maxPending * 2),
       },
@@ -282,7 +291,10 @@ export class EventConsumer {
    */
   private async applyBatch(deliveries: Delivery[]): Promise<Array<Settled<InboxOutcome>>> {
     // A long batch tells JetStream it is still working on its events, so they are not redelivered meanwhile.
-    const keepAlive = setInterval(() => deliveries.forEach(({ message }) => message.working()), 10_000);
+    const keepAlive = setInterval(
+      () => deliveries.forEach(({ message }) => message.working()),
+      Math.max(100, this.ackWaitMs / 3),
+    );
     try {
       const outcomes = await applyEvents(
         this.options.dataSource,

@@ -19,6 +19,11 @@ export interface RunningStack {
   conversations: ConversationClient;
   messages: MessageClient;
   groups: GroupClient;
+  /**
+   * Kills one app's process with `signal` (SIGKILL: a crash) and starts it again on the same port with the
+   * same environment; resolves once it serves. `apps` holds the new process.
+   */
+  restart(app: StackApp, signal?: NodeJS.Signals): Promise<LaunchedApp>;
   /** Stops the three processes (SIGTERM), closes the clients, drops the database and stream. */
   stop(): Promise<void>;
 }
@@ -44,11 +49,8 @@ export async function launchStack(
       MESSAGE_SERVICE_URL: `127.0.0.1:${ports[1]}`,
       ...options.env,
     };
-    launched.push(
-      ...(await Promise.all(
-        STACK_APPS.map((app, index) => launchApp(app, { ...common, GRPC_PORT: String(ports[index]) })),
-      )),
-    );
+    const envOf = (app: StackApp) => ({ ...common, GRPC_PORT: String(ports[STACK_APPS.indexOf(app)]) });
+    launched.push(...(await Promise.all(STACK_APPS.map((app) => launchApp(app, envOf(app))))));
     const apps = Object.fromEntries(launched.map((app) => [app.name, app])) as Record<StackApp, LaunchedApp>;
     const conversations = createConversationClient(apps['conversation-service'].address);
     const messages = createMessageClient(apps['message-service'].address);
@@ -60,6 +62,18 @@ export async function launchStack(
       conversations,
       messages,
       groups,
+      restart: async (app, signal = 'SIGKILL') => {
+        const old = apps[app];
+        const exited = new Promise((resolve) => old.process.once('exit', resolve));
+        if (old.process.exitCode === null && old.process.signalCode === null) {
+          old.process.kill(signal);
+          await exited;
+        }
+        const fresh = await launchApp(app, envOf(app));
+        launched[launched.indexOf(old)] = fresh;
+        apps[app] = fresh;
+        return fresh;
+      },
       stop: async () => {
         for (const client of [conversations, messages, groups]) client.close();
         await Promise.all(launched.map((app) => app.stop()));

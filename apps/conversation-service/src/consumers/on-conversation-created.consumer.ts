@@ -12,7 +12,6 @@ export async function projectConversationCreated(
   manager: EntityManager,
   data: ConversationCreated,
 ): Promise<void> {
-  await inboxRepository.lockActivity(manager, data.conversationId);
   await inboxRepository.insertConversation(manager, {
     id: data.conversationId,
     isGroup: data.kind === 'group',

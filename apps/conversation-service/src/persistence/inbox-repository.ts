@@ -69,7 +69,10 @@ const CONVERSATION_COLUMNS = `c.id, c.is_group, c.name, c.creator_id, c.owner_id
   c.created_at, c.updated_at, a.last_message_at`;
 
 /** The exact activity time as text that `::timestamptz` reads back to the same microsecond. */
-const ACTIVITY_KEY = `to_char(m.activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const ACTIVITY_KEY = `to_char(activity AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** A keyset bound above every real one: the first page. */
+const NO_CURSOR: InboxCursor = { activity: 'infinity', id: 'ffffffff-ffff-ffff-ffff-ffffffffffff' };
 
 const toConversation = (row: RawConversation): ConversationRow => ({
   id: row.id,
@@ -86,21 +89,12 @@ const toConversation = (row: RawConversation): ConversationRow => ({
 /**
  * SQL for the inbox projection; every function runs in the caller's transaction.
  *
- * A member's `activity_at` is GREATEST(created_at, last_message_at): the latest message,
- * else the creation. Whoever inserts or updates member rows of a conversation first calls
- * `lockActivity`, so a MessageSent and a MembersAdded of one conversation, applied at the
- * same time from different sources, cannot leave a new member with a stale activity.
+ * A conversation's activity is GREATEST(created_at, last_message_at): the latest message, else the
+ * creation. Messages write only the conversation's activity row, never its members' rows, so a message
+ * costs the same in a group of 1,000 as in a chat of two; a user's List finds their conversations through
+ * their memberships and orders them by activity.
  */
 export const inboxRepository = {
-  /** Locks the conversation's activity row (creating it when absent) until the transaction ends. */
-  async lockActivity(manager: EntityManager, conversationId: string): Promise<void> {
-    await manager.query(
-      `INSERT INTO conversation_activity (conversation_id) VALUES ($1)
-       ON CONFLICT (conversation_id) DO UPDATE SET conversation_id = EXCLUDED.conversation_id`,
-      [conversationId],
-    );
-  },
-
   /** Adds the conversation unless it is there already (its own ConversationCreated comes back through the stream). */
   async insertConversation(manager: EntityManager, conversation: NewConversation): Promise<void> {
     await manager.query(
@@ -119,17 +113,13 @@ export const inboxRepository = {
     );
   },
 
-  /**
-   * Adds members who are not there yet, with the conversation's current activity. Call
-   * `lockActivity` first. Does nothing when the conversation is not in the projection.
-   */
+  /** Adds members who are not there yet. Does nothing when the conversation is not in the projection. */
   async insertMembers(manager: EntityManager, conversationId: string, members: NewMember[]): Promise<void> {
     if (members.length === 0) return;
     await manager.query(
-      `INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, activity_at)
-       SELECT c.id, m.user_id, m.role, m.joined_at, GREATEST(c.created_at, a.last_message_at)
+      `INSERT INTO conversation_members (conversation_id, user_id, role, joined_at)
+       SELECT c.id, m.user_id, m.role, m.joined_at
        FROM conversations c
-       LEFT JOIN conversation_activity a ON a.conversation_id = c.id
        CROSS JOIN unnest($2::text[], $3::text[], $4::timestamptz[]) AS m(user_id, role, joined_at)
        WHERE c.id = $1
        ON CONFLICT (conversation_id, user_id) DO NOTHING`,
@@ -192,19 +182,30 @@ export const inboxRepository = {
   },
 
   /**
-   * A message was sent at `sentAt`: last_message_at becomes the later of the two, and so
-   * does every member's activity. Order-insensitive: an older message changes nothing.
+   * Messages were sent: each conversation's last_message_at and last_seq become the latest of what they
+   * were and what the messages say. One statement for any number of messages and conversations;
+   * order-insensitive (an older message changes nothing) and it works before the conversation's
+   * ConversationCreated has been applied.
    */
-  async recordMessage(manager: EntityManager, conversationId: string, sentAt: string): Promise<void> {
+  async recordMessages(
+    manager: EntityManager,
+    messages: ReadonlyArray<{ conversationId: string; seq: number; sentAt: string }>,
+  ): Promise<void> {
+    if (messages.length === 0) return;
     await manager.query(
-      `INSERT INTO conversation_activity (conversation_id, last_message_at) VALUES ($1, $2)
+      `INSERT INTO conversation_activity AS a (conversation_id, last_message_at, last_seq)
+       SELECT conversation_id, max(sent_at), max(seq)
+       FROM unnest($1::uuid[], $2::timestamptz[], $3::bigint[]) AS m(conversation_id, sent_at, seq)
+       GROUP BY conversation_id
+       ORDER BY conversation_id
        ON CONFLICT (conversation_id) DO UPDATE SET
-         last_message_at = GREATEST(conversation_activity.last_message_at, EXCLUDED.last_message_at)`,
-      [conversationId, sentAt],
-    );
-    await manager.query(
-      `UPDATE conversation_members SET activity_at = $2 WHERE conversation_id = $1 AND activity_at < $2`,
-      [conversationId, sentAt],
+         last_message_at = GREATEST(a.last_message_at, EXCLUDED.last_message_at),
+         last_seq = GREATEST(a.last_seq, EXCLUDED.last_seq)`,
+      [
+        messages.map((message) => message.conversationId),
+        messages.map((message) => message.sentAt),
+        messages.map((message) => message.seq),
+      ],
     );
   },
 
@@ -236,9 +237,10 @@ export const inboxRepository = {
   },
 
   /**
-   * Up to `limit` of the user's conversations, most recent activity first (ties: id
-   * descending), strictly after `after` when given: a keyset read of
-   * conversation_members_inbox_idx, never OFFSET.
+   * Up to `limit` of the user's conversations, most recent activity first (ties: id descending),
+   * strictly after `after` when given: keyset paging, never OFFSET. Reads the user's memberships
+   * through conversation_members_user_idx and each one's conversation and activity by key, then sorts:
+   * the cost follows the number of the user's conversations, not the traffic in them.
    */
   async listForUser(
     manager: EntityManager,
@@ -246,16 +248,19 @@ export const inboxRepository = {
     limit: number,
     after: InboxCursor | null,
   ): Promise<InboxEntry[]> {
-    const afterCursor = after ? `AND (m.activity_at, m.conversation_id) < ($3::timestamptz, $4::uuid)` : '';
+    const bound = after ?? NO_CURSOR;
     const rows = (await manager.query(
-      `SELECT ${CONVERSATION_COLUMNS}, ${ACTIVITY_KEY} AS activity_key
-       FROM conversation_members m
-       JOIN conversations c ON c.id = m.conversation_id
-       LEFT JOIN conversation_activity a ON a.conversation_id = m.conversation_id
-       WHERE m.user_id = $1 ${afterCursor}
-       ORDER BY m.activity_at DESC, m.conversation_id DESC
+      `SELECT *, ${ACTIVITY_KEY} AS activity_key FROM (
+         SELECT ${CONVERSATION_COLUMNS}, GREATEST(c.created_at, a.last_message_at) AS activity
+         FROM conversation_members m
+         JOIN conversations c ON c.id = m.conversation_id
+         LEFT JOIN conversation_activity a ON a.conversation_id = m.conversation_id
+         WHERE m.user_id = $1
+       ) inbox
+       WHERE (activity, id) < ($3::timestamptz, $4::uuid)
+       ORDER BY activity DESC, id DESC
        LIMIT $2`,
-      after ? [userId, limit, after.activity, after.id] : [userId, limit],
+      [userId, limit, bound.activity, bound.id],
     )) as Array<RawConversation & { activity_key: string }>;
     return rows.map((row) => ({
       ...toConversation(row),
