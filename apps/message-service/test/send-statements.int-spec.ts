@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createEvent, EventType } from '@chat/contract';
-import { outboxRow } from '@chat/messaging';
+import { createEvent, EventType, type ChatEvent } from '@chat/contract';
+import { addToOutbox, outboxRow } from '@chat/messaging';
 import { createDataSource, isUniqueViolation, runMigrations } from '@chat/persistence';
 import { provisionDatabase, type TestDatabase } from '@chat/testing';
 import type { DataSource } from 'typeorm';
@@ -135,14 +135,17 @@ describe('Send statements (sendOne, sendMany)', () => {
       pending(a, 'ann', 'a3'),
     ];
 
-    const seqs = await sendMany(sends);
+    const results = await sendMany(sends);
 
-    expect([...seqs.entries()].sort(([x], [y]) => x - y)).toEqual([
-      [0, 1],
-      [1, 1],
-      [3, 2],
-      [5, 2],
-      [6, 3],
+    // Each one answered, with its seq or why it was refused.
+    expect(results.map((r) => [r.outcome, r.seq])).toEqual([
+      ['sent', 1],
+      ['sent', 1],
+      ['not_member', null],
+      ['sent', 2],
+      ['gone', null],
+      ['sent', 2],
+      ['sent', 3],
     ]);
     expect((await messagesOf(a)).map((m) => [m.seq, m.sender_id, m.text])).toEqual([
       [1, 'ann', 'a1'],
@@ -171,12 +174,18 @@ describe('Send statements (sendOne, sendMany)', () => {
   it('goes on numbering where the other statement left off, and back', async () => {
     const a = await conversation(['ann']);
     const first = pending(a, 'ann', 'one');
-    expect(await messageRepository.sendOne(dataSource.manager, first.message, first.event)).toBe(1);
-    expect([...(await sendMany([pending(a, 'ann', 'two'), pending(a, 'ann', 'three')])).values()]).toEqual([
-      2, 3,
-    ]);
+    expect(await messageRepository.sendOne(dataSource.manager, first.message, first.event)).toMatchObject({
+      outcome: 'sent',
+      seq: 1,
+    });
+    expect(
+      (await sendMany([pending(a, 'ann', 'two'), pending(a, 'ann', 'three')])).map((r) => r.seq),
+    ).toEqual([2, 3]);
     const fourth = pending(a, 'ann', 'four');
-    expect(await messageRepository.sendOne(dataSource.manager, fourth.message, fourth.event)).toBe(4);
+    expect(await messageRepository.sendOne(dataSource.manager, fourth.message, fourth.event)).toMatchObject({
+      outcome: 'sent',
+      seq: 4,
+    });
     expect((await eventsOf(a)).map((e) => [e.sequence, e.envelope.data.seq])).toEqual([
       [1, 1],
       [2, 2],
@@ -185,17 +194,81 @@ describe('Send statements (sendOne, sendMany)', () => {
     ]);
   });
 
-  it('writes nothing for a key its sender already used there, in either statement', async () => {
+  it('writes nothing for a key its sender already used there, and answers with that message, in either statement', async () => {
     const a = await conversation(['ann', 'bob']);
     const original = pending(a, 'ann', 'hello', 'key-1');
-    expect(await messageRepository.sendOne(dataSource.manager, original.message, original.event)).toBe(1);
+    expect(
+      await messageRepository.sendOne(dataSource.manager, original.message, original.event),
+    ).toMatchObject({
+      outcome: 'sent',
+      seq: 1,
+    });
 
     const again = pending(a, 'ann', 'hello', 'key-1');
-    expect(await messageRepository.sendOne(dataSource.manager, again.message, again.event)).toBeNull();
-    const seqs = await sendMany([pending(a, 'ann', 'hello', 'key-1'), pending(a, 'bob', 'hello', 'key-1')]);
-    expect([...seqs.entries()]).toEqual([[1, 2]]); // bob's key is his own
+    const alone = await messageRepository.sendOne(dataSource.manager, again.message, again.event);
+    expect(alone).toEqual({
+      outcome: 'key_used',
+      seq: null,
+      earlier: expect.objectContaining({
+        id: original.message.id,
+        seq: 1,
+        text: 'hello',
+        clientMessageId: 'key-1',
+      }),
+    });
+    const grouped = await sendMany([
+      pending(a, 'ann', 'hello', 'key-1'),
+      pending(a, 'bob', 'hello', 'key-1'),
+    ]);
+    expect(grouped.map((r) => [r.outcome, r.seq, r.earlier?.id ?? null])).toEqual([
+      ['key_used', null, original.message.id],
+      ['sent', 2, null], // bob's key is his own
+    ]);
 
     expect(await state(a)).toEqual({ lastSeq: 2, lastSequence: 2 });
+  });
+
+  it('says why it refused: not a member, or the conversation is unknown or deleted', async () => {
+    const a = await conversation(['ann']);
+    const gone = await conversation(['ann'], { deleted: true });
+    const refusals = await Promise.all(
+      [pending(a, 'eve', 'x'), pending(gone, 'ann', 'x'), pending(randomUUID(), 'ann', 'x')].map((send) =>
+        messageRepository.sendOne(dataSource.manager, send.message, send.event),
+      ),
+    );
+    expect(refusals.map((r) => [r.outcome, r.seq, r.earlier])).toEqual([
+      ['not_member', null, null],
+      ['gone', null, null],
+      ['gone', null, null],
+    ]);
+  });
+
+  it('writes the same outbox row as addToOutbox does for the same event', async () => {
+    const a = await conversation(['ann'], { lastEventSequence: 3 });
+    const send = pending(a, 'ann', 'compare me');
+    await messageRepository.sendOne(dataSource.manager, send.message, send.event);
+    const columns = 'event_id, conversation_id, sequence::int, type, nats_subject, envelope';
+    const [written] = await dataSource.query(`SELECT ${columns} FROM outbox WHERE event_id = $1`, [
+      send.event.eventId,
+    ]);
+
+    // The same event, as the statement completed it (its message's seq), through addToOutbox instead.
+    const event = { ...(JSON.parse(send.event.envelope) as ChatEvent), data: { ...written.envelope.data } };
+    const viaLibrary = await dataSource.transaction(async (manager) => {
+      await manager.query('DELETE FROM outbox WHERE event_id = $1', [send.event.eventId]);
+      await manager.query(
+        'UPDATE outbox_sequence SET last_sequence = last_sequence - 1 WHERE conversation_id = $1',
+        [a],
+      );
+      await addToOutbox(manager, event, PREFIX);
+      const [row] = await manager.query(`SELECT ${columns} FROM outbox WHERE event_id = $1`, [
+        send.event.eventId,
+      ]);
+      return row;
+    });
+
+    expect(viaLibrary).toEqual(written);
+    expect(written).toMatchObject({ sequence: 4, envelope: { sequence: 4, data: { seq: 1 } } });
   });
 
   it('fails the whole statement, writing nothing, when one key is in it twice', async () => {

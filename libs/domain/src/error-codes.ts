@@ -41,3 +41,31 @@ export const GroupErrorCode = {
   TooManyMembers: 'GROUP.TOO_MANY_MEMBERS',
 } as const;
 export type GroupErrorCode = (typeof GroupErrorCode)[keyof typeof GroupErrorCode];
+
+/** Codes about conversations, shared by every service that answers about one. */
+export const ConversationErrorCode = {
+  /** INVALID_ARGUMENT: a direct conversation with recipient_id equal to user_id. */
+  WithYourself: 'CONVERSATION.WITH_YOURSELF',
+  /** NOT_FOUND: no conversation with that id (deleted, or not yet known to this service's projection). */
+  NotFound: 'CONVERSATION.NOT_FOUND',
+  /** PERMISSION_DENIED: the acting user is not a member of the conversation. */
+  NotAMember: 'CONVERSATION.NOT_A_MEMBER',
+  /** UNAVAILABLE: message-service could not be reached or did not answer in time. */
+  MessageServiceUnavailable: 'DEPENDENCY.MESSAGE_SERVICE_UNAVAILABLE',
+} as const;
+export type ConversationErrorCode = (typeof ConversationErrorCode)[keyof typeof ConversationErrorCode];
+
+/** Codes about messages (message-service). */
+export const MessageErrorCode = {
+  /** NOT_FOUND: no message with that id. */
+  NotFound: 'MESSAGE.NOT_FOUND',
+  /** FAILED_PRECONDITION: the message was deleted (edit it, or reply to it). */
+  Deleted: 'MESSAGE.DELETED',
+  /** PERMISSION_DENIED: only the sender edits a message. */
+  NotSender: 'MESSAGE.NOT_SENDER',
+  /** PERMISSION_DENIED: only the sender, or an admin or the owner of the group, deletes a message. */
+  NotAllowedToDelete: 'MESSAGE.NOT_ALLOWED_TO_DELETE',
+  /** ALREADY_EXISTS: the client_message_id was used for a different message in this conversation. */
+  ClientMessageIdReused: 'MESSAGE.CLIENT_MESSAGE_ID_REUSED',
+} as const;
+export type MessageErrorCode = (typeof MessageErrorCode)[keyof typeof MessageErrorCode];

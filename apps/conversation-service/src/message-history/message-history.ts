@@ -6,9 +6,8 @@ import {
   type MessageClient,
   type MessageList,
 } from '@chat/contract';
-import { DomainError, ErrorKind } from '@chat/domain';
+import { ConversationErrorCode, DomainError, ErrorKind } from '@chat/domain';
 import { ERROR_CODE_METADATA_KEY, SERVICE_CONFIG } from '@chat/grpc';
-import { ConversationErrorCode } from '../conversation-errors';
 import type { ConversationConfig } from '../conversation-config';
 
 /** What a call to message-service carries over from the call being served. */

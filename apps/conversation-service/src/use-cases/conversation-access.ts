@@ -1,6 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { DomainError } from '@chat/domain';
-import { ConversationErrorCode } from '../conversation-errors';
+import { ConversationErrorCode, DomainError } from '@chat/domain';
 import { inboxRepository } from '../persistence/inbox-repository';
 import type { ConversationView } from './conversation-views';
 

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EventType, type ConversationCreated } from '@chat/contract';
-import { DomainError } from '@chat/domain';
+import { ConversationErrorCode, DomainError } from '@chat/domain';
 import { UnitOfWork } from '@chat/messaging';
 import { projectConversationCreated } from '../consumers/on-conversation-created.consumer';
-import { ConversationErrorCode } from '../conversation-errors';
 import {
   directConversationRepository,
   type DirectConversationRow,

@@ -1,4 +1,5 @@
-import type { OutboxRow } from '@chat/messaging';
+import { outboxSql, type OutboxRow } from '@chat/messaging';
+import type { Role, Standing } from '@chat/domain';
 import { preparedStatement, queryPrepared } from '@chat/persistence';
 import type { EntityManager } from 'typeorm';
 
@@ -49,36 +50,64 @@ const toMessage = (row: RawMessage): MessageRow => ({
 /** A message before the statement numbers it: a row but its `seq` and later changes. */
 export type NewMessage = Omit<MessageRow, 'seq' | 'updatedAt' | 'deleted'>;
 
+/** Why a Send statement wrote a message or not: what `authorizeMessage` and the idempotency key decide. */
+export type SendOutcome = 'sent' | 'key_used' | 'not_member' | 'gone';
+
+/** What a Send statement says about one message: its seq when sent; the earlier message when its key was used. */
+export interface SendResult {
+  outcome: SendOutcome;
+  seq: number | null;
+  earlier: MessageRow | null;
+}
+
+/** The outcome of one input row, from the columns the statements return (`e_*`: the earlier message). */
+const OUTCOME_SQL = (sent: string, earlier: string, conversation: string) =>
+  `CASE WHEN ${sent} IS NOT NULL THEN 'sent'
+        WHEN ${earlier} IS NOT NULL THEN 'key_used'
+        WHEN NOT EXISTS (SELECT 1 FROM conversations c WHERE c.id = ${conversation} AND c.deleted_at IS NULL)
+          THEN 'gone'
+        ELSE 'not_member' END`;
+
+const EARLIER_COLUMNS = MESSAGE_COLUMNS.split(', ')
+  .map((column) => `e.${column} AS e_${column}`)
+  .join(', ');
+
 /**
- * `sendOne`: $1–$7 the message, $8–$12 its outbox row. The message benchmark's raw-SQL ceiling reads this
- * literal from this file: keep it free of `${…}`.
+ * `sendOne`: $1–$7 the message, $8–$12 its MessageSent outbox row. In one autocommit statement: the
+ * message rule (a member of a live conversation, ARCHITECTURE §3) and the idempotency key are checked,
+ * the conversation's next seq taken (its row lock serialises concurrent Sends: gapless), the message and
+ * its outbox row written (`outboxSql`, with the seq in the envelope's data). It always returns one row:
+ * why it refused, and the earlier message when the key was used — no second round of queries.
  */
-const SEND_ONE_SQL = `WITH next AS (
+const SEND_ONE_SQL = `WITH earlier AS (
+    SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_message_id = $6
+  ), next AS (
     UPDATE conversations SET last_seq = last_seq + 1
     WHERE id = $1 AND deleted_at IS NULL
       AND EXISTS (SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2)
-      AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_message_id = $6)
+      AND NOT EXISTS (SELECT 1 FROM earlier)
     RETURNING last_seq
   ), msg AS (
     INSERT INTO messages (conversation_id, seq, id, sender_id, text, reply_id, client_message_id, created_at)
     SELECT $1, next.last_seq, $3, $2, $4, $5, $6, $7 FROM next
     RETURNING seq
-  ), sequenced AS (
-    INSERT INTO outbox_sequence (conversation_id, last_sequence) SELECT $8, 1 FROM msg
-    ON CONFLICT (conversation_id) DO UPDATE SET last_sequence = outbox_sequence.last_sequence + 1
-    RETURNING last_sequence
+  ), reserved AS (
+    ${outboxSql.reserveSequences('(SELECT $8::text AS conversation_id, 1::bigint AS n FROM msg) AS sent')}
   ), outboxed AS (
-    INSERT INTO outbox (event_id, conversation_id, sequence, type, nats_subject, envelope)
-    SELECT $9, $8, sequenced.last_sequence, $10, $11,
-           jsonb_set(jsonb_set($12::jsonb, '{sequence}', to_jsonb(sequenced.last_sequence)), '{data,seq}', to_jsonb(msg.seq))
-    FROM msg, sequenced
+    ${outboxSql.insertRows(
+      `(SELECT $9::uuid AS event_id, r.conversation_id, r.last_sequence AS sequence, $10::text AS type,
+               $11::text AS nats_subject, jsonb_set($12::jsonb, '{data,seq}', to_jsonb(msg.seq)) AS envelope
+        FROM reserved r, msg) AS row`,
+    )}
   )
-  SELECT seq FROM msg`;
+  SELECT msg.seq, ${OUTCOME_SQL('msg.seq', 'e.id', '$1::uuid')} AS outcome, ${EARLIER_COLUMNS}
+  FROM (SELECT 1) AS one LEFT JOIN msg ON true LEFT JOIN earlier e ON true`;
 
 /**
  * `sendMany`: one array per column ($1–$7 the messages, $8–$9 event ids and envelopes), $10 the
  * event type and $11 its subject. Per conversation, `last_seq` and the outbox sequence move by
- * the number of its messages written and each message takes its place by input order (`k`).
+ * the number of its messages written and each message takes its place by input order (`k`). One row
+ * per input, by `ord`, as `sendOne` answers.
  */
 const SEND_MANY_SQL = `WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::text[],
@@ -97,27 +126,54 @@ const SEND_MANY_SQL = `WITH input AS (
     UPDATE conversations c SET last_seq = c.last_seq + counted.n
     FROM counted WHERE c.id = counted.conversation_id AND c.deleted_at IS NULL
     RETURNING c.id, c.last_seq - counted.n AS base
-  ), sequenced AS (
-    INSERT INTO outbox_sequence AS s (conversation_id, last_sequence)
-    SELECT b.id::text, c.n FROM bumped b JOIN counted c ON c.conversation_id = b.id
-    ON CONFLICT (conversation_id) DO UPDATE SET last_sequence = s.last_sequence + EXCLUDED.last_sequence
-    RETURNING s.conversation_id, s.last_sequence
+  ), reserved AS (
+    ${outboxSql.reserveSequences('(SELECT b.id::text AS conversation_id, c.n FROM bumped b JOIN counted c ON c.conversation_id = b.id) AS sent')}
   ), numbered AS (
-    SELECT a.*, b.base + a.k AS seq, q.last_sequence - c.n + a.k AS sequence
+    SELECT a.*, b.base + a.k AS seq, r.last_sequence - c.n + a.k AS sequence
     FROM allowed a
     JOIN bumped b ON b.id = a.conversation_id
     JOIN counted c ON c.conversation_id = a.conversation_id
-    JOIN sequenced q ON q.conversation_id = a.conversation_id::text
+    JOIN reserved r ON r.conversation_id = a.conversation_id::text
   ), inserted AS (
     INSERT INTO messages (conversation_id, seq, id, sender_id, text, reply_id, client_message_id, created_at)
     SELECT conversation_id, seq, id, sender_id, text, reply_id, client_message_id, created_at FROM numbered
   ), outboxed AS (
-    INSERT INTO outbox (event_id, conversation_id, sequence, type, nats_subject, envelope)
-    SELECT event_id, conversation_id::text, sequence, $10, $11,
-           jsonb_set(jsonb_set(envelope, '{sequence}', to_jsonb(sequence)), '{data,seq}', to_jsonb(seq))
-    FROM numbered
+    ${outboxSql.insertRows(
+      `(SELECT event_id, conversation_id::text, sequence, $10::text AS type, $11::text AS nats_subject,
+               jsonb_set(envelope, '{data,seq}', to_jsonb(seq)) AS envelope
+        FROM numbered) AS row`,
+    )}
   )
-  SELECT ord, seq FROM numbered`;
+  SELECT i.ord, n.seq, ${OUTCOME_SQL('n.seq', 'e.id', 'i.conversation_id')} AS outcome, ${EARLIER_COLUMNS}
+  FROM input i
+  LEFT JOIN numbered n ON n.ord = i.ord
+  LEFT JOIN LATERAL (
+    SELECT ${MESSAGE_COLUMNS} FROM messages x
+    WHERE n.seq IS NULL AND x.conversation_id = i.conversation_id AND x.sender_id = i.sender_id
+      AND x.client_message_id = i.client_message_id
+  ) e ON true`;
+
+type RawSendResult = { seq: string | null; outcome: SendOutcome } & {
+  [K in keyof RawMessage as `e_${K}`]: RawMessage[K] | null;
+};
+
+function toSendResult(row: RawSendResult): SendResult {
+  return {
+    outcome: row.outcome,
+    seq: row.seq === null ? null : Number(row.seq),
+    earlier:
+      row.e_id === null
+        ? null
+        : toMessage(
+            Object.fromEntries(
+              MESSAGE_COLUMNS.split(', ').map((column) => [
+                column,
+                row[`e_${column}` as keyof RawSendResult],
+              ]),
+            ) as unknown as RawMessage,
+          ),
+  };
+}
 
 /**
  * The statements of the hot paths (Send, List and the membership check), prepared on each connection.
@@ -135,7 +191,7 @@ const statements = {
   ),
   membership: preparedStatement(
     'message-service.membership',
-    `SELECT c.deleted_at IS NULL AS live, m.role
+    `SELECT c.deleted_at IS NULL AS live, c.kind, m.role
      FROM conversations c LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = $2
      WHERE c.id = $1`,
   ),
@@ -143,15 +199,9 @@ const statements = {
 
 /** SQL for messages and the membership projection; every function runs in the caller's transaction. */
 export const messageRepository = {
-  /**
-   * A lone Send, one autocommit statement: checks membership and that the idempotency key is
-   * unused, takes the conversation's next seq (its row lock serialises concurrent sends, so seqs
-   * have no gaps), inserts the message and its MessageSent outbox row — `addToOutbox`'s SQL, with
-   * `sequence` and `data.seq` written into the envelope. Returns null, having written nothing, when
-   * the sender is not a member of a live conversation or already used the key there.
-   */
-  async sendOne(manager: EntityManager, message: NewMessage, event: OutboxRow): Promise<number | null> {
-    const rows = await queryPrepared<{ seq: string }>(manager, statements.sendOne, [
+  /** A lone Send, one autocommit statement (`SEND_ONE_SQL`): what it did, and why when it refused. */
+  async sendOne(manager: EntityManager, message: NewMessage, event: OutboxRow): Promise<SendResult> {
+    const [row] = await queryPrepared<RawSendResult>(manager, statements.sendOne, [
       message.conversationId,
       message.senderId,
       message.id,
@@ -165,23 +215,22 @@ export const messageRepository = {
       event.natsSubject,
       event.envelope,
     ]);
-    return rows.length === 0 ? null : Number(rows[0]!.seq);
+    return toSendResult(row!);
   },
 
   /**
    * Several Sends in one autocommit statement (group commit), in the order given: each one as
-   * `sendOne` would, messages of one conversation taking consecutive seqs in that order. Returns
-   * the seq of each message written, by its index; a message missing from the result was not
-   * written (not a member, conversation deleted, key already used). All or nothing on an error.
+   * `sendOne` would, messages of one conversation taking consecutive seqs in that order. One result
+   * per Send, by index. All or nothing on an error.
    */
   async sendMany(
     manager: EntityManager,
     sends: ReadonlyArray<{ message: NewMessage; event: OutboxRow }>,
     type: string,
     natsSubject: string,
-  ): Promise<Map<number, number>> {
+  ): Promise<SendResult[]> {
     const column = <T>(pick: (send: { message: NewMessage; event: OutboxRow }) => T) => sends.map(pick);
-    const rows = await queryPrepared<{ ord: string; seq: string }>(manager, statements.sendMany, [
+    const rows = await queryPrepared<RawSendResult & { ord: string }>(manager, statements.sendMany, [
       column((send) => send.message.conversationId),
       column((send) => send.message.senderId),
       column((send) => send.message.id),
@@ -194,7 +243,9 @@ export const messageRepository = {
       type,
       natsSubject,
     ]);
-    return new Map(rows.map((row) => [Number(row.ord) - 1, Number(row.seq)]));
+    const results = new Array<SendResult>(sends.length);
+    for (const row of rows) results[Number(row.ord) - 1] = toSendResult(row);
+    return results;
   },
 
   async findById(manager: EntityManager, id: string): Promise<MessageRow | null> {
@@ -257,28 +308,16 @@ export const messageRepository = {
     return rows.map(toMessage);
   },
 
-  /** The caller's role in a live conversation; null when not a member; undefined when the conversation is unknown or deleted. */
-  async membership(
-    manager: EntityManager,
-    conversationId: string,
-    userId: string,
-  ): Promise<MemberRole | null | undefined> {
-    const rows = await queryPrepared<{ live: boolean; role: MemberRole | null }>(
+  /** Where the user stands in the conversation: unknown, deleted, or live with their role (null: not a member). */
+  async standing(manager: EntityManager, conversationId: string, userId: string): Promise<Standing> {
+    const [row] = await queryPrepared<{ live: boolean; kind: 'direct' | 'group'; role: MemberRole | null }>(
       manager,
       statements.membership,
       [conversationId, userId],
     );
-    if (rows.length === 0 || !rows[0]!.live) return undefined;
-    return rows[0]!.role;
-  },
-
-  async conversationKind(manager: EntityManager, conversationId: string): Promise<'direct' | 'group' | null> {
-    const [row] = (await manager.query(`SELECT kind FROM conversations WHERE id = $1`, [
-      conversationId,
-    ])) as Array<{
-      kind: 'direct' | 'group';
-    }>;
-    return row?.kind ?? null;
+    if (!row) return { conversation: 'unknown' };
+    if (!row.live) return { conversation: 'deleted' };
+    return { conversation: 'live', kind: row.kind, role: row.role === null ? null : (row.role as Role) };
   },
 };
 

@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { EventType } from '@chat/contract';
-import { DomainError } from '@chat/domain';
+import { authorizeMessage, MessageAction, messageNotFound, MessageOutcome } from '@chat/domain';
 import { UnitOfWork } from '@chat/messaging';
 import { DataSource } from 'typeorm';
 import { messageRepository } from '../persistence/message-repository';
 import { Membership } from './membership';
-import { messageNotFound } from './message-views';
 
 /**
  * The sender, or an admin or the owner of the group, deletes a message: it stays as a
@@ -25,21 +24,13 @@ export class DeleteMessage {
     // which must not happen while the message row is locked.
     const found = await messageRepository.findById(this.dataSource.manager, input.messageId);
     if (!found) throw messageNotFound();
-    await this.membership.require(found.conversationId, input.userId);
+    const standing = await this.membership.settled(found.conversationId, input.userId);
+    authorizeMessage(MessageAction.Delete, input.userId, standing, found);
     return this.unitOfWork.run(async (tx) => {
       const message = await messageRepository.lockById(tx.manager, input.messageId);
       if (!message) throw messageNotFound();
-      const role = await this.membership.current(message.conversationId, input.userId, tx.manager);
-      if (message.senderId !== input.userId) {
-        const kind = await messageRepository.conversationKind(tx.manager, message.conversationId);
-        if (kind !== 'group' || role === 'member') {
-          throw DomainError.permissionDenied(
-            'MESSAGE.NOT_ALLOWED_TO_DELETE',
-            'Only the sender, or an admin or the owner of the group, can delete a message',
-          );
-        }
-      }
-      if (message.deleted) return;
+      const now = await this.membership.current(message.conversationId, input.userId, tx.manager);
+      if (authorizeMessage(MessageAction.Delete, input.userId, now, message) === MessageOutcome.NoOp) return;
       const deletedAt = new Date();
       await messageRepository.tombstone(tx.manager, message.id, deletedAt);
       await tx.publish(EventType.MessageDeleted, message.conversationId, {

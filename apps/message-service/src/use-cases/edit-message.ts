@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { EventType } from '@chat/contract';
-import { DomainError } from '@chat/domain';
+import { authorizeMessage, MessageAction, messageNotFound } from '@chat/domain';
 import { UnitOfWork } from '@chat/messaging';
 import { DataSource } from 'typeorm';
 import { messageRepository } from '../persistence/message-repository';
 import { Membership } from './membership';
-import { messageDeleted, messageNotFound, type MessageView } from './message-views';
+import type { MessageView } from './message-views';
 
-/** Only the sender edits, only a live message, only while still a member. */
+/** Only the sender edits, only a live message, only while still a member (the message rules, @chat/domain). */
 @Injectable()
 export class EditMessage {
   constructor(
@@ -21,15 +21,13 @@ export class EditMessage {
     // which must not happen while the message row is locked.
     const found = await messageRepository.findById(this.dataSource.manager, input.messageId);
     if (!found) throw messageNotFound();
-    await this.membership.require(found.conversationId, input.userId);
+    const standing = await this.membership.settled(found.conversationId, input.userId);
+    authorizeMessage(MessageAction.Edit, input.userId, standing, found);
     return this.unitOfWork.run(async (tx) => {
       const message = await messageRepository.lockById(tx.manager, input.messageId);
       if (!message) throw messageNotFound();
-      await this.membership.current(message.conversationId, input.userId, tx.manager);
-      if (message.senderId !== input.userId) {
-        throw DomainError.permissionDenied('MESSAGE.NOT_SENDER', 'Only the sender can edit a message');
-      }
-      if (message.deleted) throw messageDeleted();
+      const now = await this.membership.current(message.conversationId, input.userId, tx.manager);
+      authorizeMessage(MessageAction.Edit, input.userId, now, message);
       if (message.text === input.text) return message;
       const updatedAt = new Date();
       await messageRepository.edit(tx.manager, message.id, input.text, updatedAt);

@@ -1,23 +1,18 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { DomainError } from '@chat/domain';
+import { authorizeMessage, MessageAction, type Role, type Standing } from '@chat/domain';
 import { SERVICE_CONFIG, type ServiceConfig } from '@chat/grpc';
 import { EventConsumer } from '@chat/messaging';
 import type { MessageConfig } from '../message-settings';
-import { messageRepository, type MemberRole } from '../persistence/message-repository';
+import { messageRepository } from '../persistence/message-repository';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export const conversationNotFound = () =>
-  DomainError.notFound('CONVERSATION.NOT_FOUND', 'There is no conversation with that id');
-
-export const notAMember = () =>
-  DomainError.permissionDenied('CONVERSATION.NOT_A_MEMBER', 'Only members of the conversation can do that');
+const isLiveMember = (standing: Standing) => standing.conversation === 'live' && standing.role !== null;
 
 /**
  * Who is in which conversation, from the membership projection. A miss is not final
  * at once: the user may have been added a moment ago and the event still be on its
- * way, so a miss waits (bounded) for the consumer to catch up before denying —
+ * way, so a miss waits (bounded) for the consumer to catch up before it stands —
  * read-your-writes after AddMembers or Create.
  */
 @Injectable()
@@ -34,33 +29,38 @@ export class Membership {
     this.graceMs = config.extra.MEMBERSHIP_MISS_GRACE_MS;
   }
 
-  /** As `require`, without waiting: for use inside a transaction that holds locks. */
-  async current(conversationId: string, userId: string, manager: EntityManager): Promise<MemberRole> {
-    const role = await messageRepository.membership(manager, conversationId, userId);
-    if (role) return role;
-    throw role === undefined ? conversationNotFound() : notAMember();
+  /** The user's standing as the projection has it now: for use inside a transaction that holds locks. */
+  current(conversationId: string, userId: string, manager: EntityManager): Promise<Standing> {
+    return messageRepository.standing(manager, conversationId, userId);
   }
 
-  /** The user's role; throws NOT_FOUND (no such conversation) or PERMISSION_DENIED (not a member). */
-  async require(
+  /**
+   * The user's standing; while it is not a membership of a live conversation, waits (bounded) for the
+   * projection to catch up and looks again.
+   */
+  async settled(
     conversationId: string,
     userId: string,
     manager: EntityManager = this.dataSource.manager,
-  ): Promise<MemberRole> {
-    let role = await messageRepository.membership(manager, conversationId, userId);
-    if (role) return role;
-    if (this.consumer) {
-      const started = Date.now();
-      for (;;) {
-        const remaining = this.catchUpMs - (Date.now() - started);
-        if (remaining <= 0) break;
-        const caughtUp = await this.consumer.waitUntilCaughtUp(remaining);
-        role = await messageRepository.membership(manager, conversationId, userId);
-        if (role) return role;
-        if (caughtUp && Date.now() - started >= this.graceMs) break;
-        await sleep(15);
-      }
+  ): Promise<Standing> {
+    let standing = await messageRepository.standing(manager, conversationId, userId);
+    if (isLiveMember(standing) || !this.consumer) return standing;
+    const started = Date.now();
+    for (;;) {
+      const remaining = this.catchUpMs - (Date.now() - started);
+      if (remaining <= 0) return standing;
+      const caughtUp = await this.consumer.waitUntilCaughtUp(remaining);
+      standing = await messageRepository.standing(manager, conversationId, userId);
+      if (isLiveMember(standing)) return standing;
+      if (caughtUp && Date.now() - started >= this.graceMs) return standing;
+      await sleep(15);
     }
-    throw role === undefined ? conversationNotFound() : notAMember();
+  }
+
+  /** The user's role in the conversation, for reading its history; the message rule's refusal otherwise. */
+  async require(conversationId: string, userId: string): Promise<Role> {
+    const standing = await this.settled(conversationId, userId);
+    authorizeMessage(MessageAction.Read, userId, standing);
+    return (standing as Extract<Standing, { conversation: 'live' }>).role!;
   }
 }

@@ -1,15 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { EventType } from '@chat/contract';
-import { DomainError } from '@chat/domain';
+import {
+  authorizeMessage,
+  DomainError,
+  MessageAction,
+  MessageErrorCode,
+  messageDeleted,
+  messageNotFound,
+  type Standing,
+} from '@chat/domain';
 import { LOGGER, SERVICE_CONFIG, type Logger, type ServiceConfig } from '@chat/grpc';
 import { UnitOfWork, type OutboxRow } from '@chat/messaging';
 import { GroupCommit, inspectDatabaseError, isUniqueViolation, type Settled } from '@chat/persistence';
 import { DataSource } from 'typeorm';
 import type { MessageConfig } from '../message-settings';
-import { messageRepository, type NewMessage } from '../persistence/message-repository';
-import { Membership, notAMember } from './membership';
-import { messageDeleted, messageNotFound, type MessageView } from './message-views';
+import { messageRepository, type NewMessage, type SendResult } from '../persistence/message-repository';
+import { Membership } from './membership';
+import type { MessageView } from './message-views';
 
 export interface SendMessageInput {
   userId: string;
@@ -31,12 +39,13 @@ interface PendingSend {
 /**
  * Send and Reply: only current members; the message gets the conversation's next seq (gapless,
  * also under concurrent sends) and MessageSent goes out through the outbox — both in one
- * autocommit statement. Concurrent Sends are group-committed: those that arrive while earlier
- * ones are being written share the next statement (`GroupCommit`, `messageRepository.sendMany`).
+ * autocommit statement, which also says why it refused. Concurrent Sends are group-committed: those
+ * that arrive while earlier ones are being written share the next statement (`GroupCommit`,
+ * `messageRepository.sendMany`).
  */
 @Injectable()
 export class SendMessage {
-  private readonly writes: GroupCommit<PendingSend, number | null>;
+  private readonly writes: GroupCommit<PendingSend, SendResult>;
 
   constructor(
     private readonly unitOfWork: UnitOfWork,
@@ -75,49 +84,34 @@ export class SendMessage {
       createdAt: message.createdAt.toISOString(),
     });
     const send = { message, event };
-    const seq = await this.submit(send);
-    return seq === null ? this.afterRefusal(send) : sent(message, seq);
+    const first = await this.submit(send);
+    if (first.outcome === 'sent' || first.outcome === 'key_used') return answer(send, first);
+    // Not a member, or no such conversation — as far as the membership projection knows: the user
+    // may have been added (or the group created) a moment ago, so wait (bounded) for it to catch up,
+    // then try once more.
+    const standing = await this.membership.settled(conversationId, message.senderId);
+    authorizeMessage(MessageAction.Send, message.senderId, standing);
+    return answer(send, await this.submit(send));
   }
 
-  /**
-   * Not written: the key was used before (answer with that message, or refuse a different one),
-   * or the sender is not a member — maybe added a moment ago, so wait (bounded) for the membership
-   * projection to catch up and try once more.
-   */
-  private async afterRefusal(send: PendingSend): Promise<MessageView> {
-    const { message } = send;
-    if (message.clientMessageId) {
-      const earlier = await this.earlierSend(message);
-      if (earlier) return earlier;
-    }
-    await this.membership.require(message.conversationId, message.senderId);
-    const seq = await this.submit(send);
-    if (seq !== null) return sent(message, seq);
-    if (message.clientMessageId) {
-      const earlier = await this.earlierSend(message);
-      if (earlier) return earlier;
-    }
-    throw notAMember();
-  }
-
-  /** The seq written, or null when the statement refused it (a key sent twice at once counts as refused). */
-  private async submit(send: PendingSend): Promise<number | null> {
+  /** One Send through the group commit. A key sent twice at once fails one statement: that one is sent again. */
+  private async submit(send: PendingSend): Promise<SendResult> {
     try {
       return await this.writes.submit(send);
     } catch (error) {
-      if (send.message.clientMessageId && isUniqueViolation(error)) return null;
-      throw error;
+      if (!send.message.clientMessageId || !isUniqueViolation(error)) throw error;
+      return this.writes.submit(send);
     }
   }
 
   /** Writes a batch: one statement for all; if one of them fails it, each alone. */
-  private async write(sends: PendingSend[]): Promise<Array<Settled<number | null>>> {
+  private async write(sends: PendingSend[]): Promise<Array<Settled<SendResult>>> {
     if (sends.length > 1) {
       try {
         const { type, natsSubject } = sends[0]!.event;
-        const seqs = await messageRepository.sendMany(this.dataSource.manager, sends, type, natsSubject);
-        if (seqs.size > 0) this.unitOfWork.committed();
-        return sends.map((_, index) => ({ ok: true, value: seqs.get(index) ?? null }));
+        const results = await messageRepository.sendMany(this.dataSource.manager, sends, type, natsSubject);
+        if (results.some((result) => result.outcome === 'sent')) this.unitOfWork.committed();
+        return results.map((value) => ({ ok: true, value }));
       } catch (error) {
         if (!isStatementFault(error)) throw error;
         // One message failed the statement for all (the same key sent twice at once, a deadlock
@@ -125,42 +119,17 @@ export class SendMessage {
         this.logger.debug({ err: error, sends: sends.length }, 'Grouped Send failed; writing each alone');
       }
     }
-    const outcomes: Array<Settled<number | null>> = [];
+    const outcomes: Array<Settled<SendResult>> = [];
     for (const send of sends) {
       try {
-        const seq = await messageRepository.sendOne(this.dataSource.manager, send.message, send.event);
-        if (seq !== null) this.unitOfWork.committed();
-        outcomes.push({ ok: true, value: seq });
+        const result = await messageRepository.sendOne(this.dataSource.manager, send.message, send.event);
+        if (result.outcome === 'sent') this.unitOfWork.committed();
+        outcomes.push({ ok: true, value: result });
       } catch (error) {
         outcomes.push({ ok: false, error });
       }
     }
     return outcomes;
-  }
-
-  /** The message an earlier send with the same key created, if its content matches; a clash otherwise. */
-  private async earlierSend(message: {
-    conversationId: string;
-    senderId: string;
-    clientMessageId: string | null;
-    text: string;
-    replyId: string | null;
-  }): Promise<MessageView | null> {
-    const earlier = await messageRepository.findByClientMessageId(
-      this.dataSource.manager,
-      message.conversationId,
-      message.senderId,
-      message.clientMessageId!,
-    );
-    if (!earlier) return null;
-    const sameText = earlier.text === message.text || earlier.deleted;
-    if (!sameText || (earlier.replyId ?? null) !== (message.replyId ?? null)) {
-      throw DomainError.alreadyExists(
-        'MESSAGE.CLIENT_MESSAGE_ID_REUSED',
-        'client_message_id was already used for a different message in this conversation',
-      );
-    }
-    return earlier;
   }
 
   private async replyTarget(replyToId: string): Promise<string> {
@@ -171,8 +140,37 @@ export class SendMessage {
   }
 }
 
-function sent(message: NewMessage, seq: number): MessageView {
-  return { ...message, seq, updatedAt: null, deleted: false };
+/**
+ * The answer to a Send from what its statement did: the message sent; the earlier message with the same
+ * key when its content matches (a retry), a clash otherwise; or the message rule's refusal.
+ */
+function answer({ message }: PendingSend, result: SendResult): MessageView {
+  switch (result.outcome) {
+    case 'sent':
+      return { ...message, seq: result.seq!, updatedAt: null, deleted: false };
+    case 'key_used': {
+      const earlier = result.earlier!;
+      const sameText = earlier.text === message.text || earlier.deleted;
+      if (!sameText || (earlier.replyId ?? null) !== (message.replyId ?? null)) {
+        throw DomainError.alreadyExists(
+          MessageErrorCode.ClientMessageIdReused,
+          'client_message_id was already used for a different message in this conversation',
+        );
+      }
+      return earlier;
+    }
+    case 'gone':
+    case 'not_member':
+      authorizeMessage(MessageAction.Send, message.senderId, standingOf(result.outcome));
+      throw new Error(`The message rule allowed a Send its statement refused (${result.outcome})`);
+  }
+}
+
+/** What a refusing Send statement saw of the sender's standing. */
+function standingOf(outcome: 'gone' | 'not_member'): Standing {
+  return outcome === 'gone'
+    ? { conversation: 'unknown' }
+    : { conversation: 'live', kind: 'group', role: null };
 }
 
 /**
