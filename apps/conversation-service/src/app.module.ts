@@ -9,6 +9,7 @@ import { CreateDirectConversation } from './use-cases/create-direct-conversation
 import { GetConversation } from './use-cases/get-conversation';
 import { ListConversations } from './use-cases/list-conversations';
 import { ListMessages } from './use-cases/list-messages';
+import { MarkRead } from './use-cases/mark-read';
 
 @Module({
   controllers: [ConversationGrpcController],
@@ -23,6 +24,7 @@ import { ListMessages } from './use-cases/list-messages';
     ListConversations,
     GetConversation,
     ListMessages,
+    MarkRead,
     InboxProjection,
   ],
 })

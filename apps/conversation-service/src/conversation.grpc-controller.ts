@@ -7,11 +7,13 @@ import {
   type ConversationServiceController,
   type CreateConversationInput,
   type GetConversation as GetConversationRequest,
+  type MarkReadRequest,
   type MessageList,
+  type ReadState,
   type Status,
   type UserId,
 } from '@chat/contract';
-import { parsePageSize, parseUserId, parseUuid } from '@chat/domain';
+import { parsePageSize, parseSeq, parseUserId, parseUuid } from '@chat/domain';
 import { HealthMonitor } from '@chat/grpc';
 import { forwardedCall } from './message-history/message-history';
 import { INBOX_PAGE_TOKENS, type InboxPageTokens } from './paging/inbox-page-tokens';
@@ -20,6 +22,7 @@ import { CreateDirectConversation } from './use-cases/create-direct-conversation
 import { GetConversation } from './use-cases/get-conversation';
 import { ListConversations } from './use-cases/list-conversations';
 import { ListMessages } from './use-cases/list-messages';
+import { MarkRead } from './use-cases/mark-read';
 
 function conversationData(conversation: ConversationView): ConversationData {
   return {
@@ -32,6 +35,9 @@ function conversationData(conversation: ConversationView): ConversationData {
     ownerId: conversation.ownerId ?? undefined,
     memberCount: conversation.memberCount,
     lastMessageAt: conversation.lastMessageAt?.toISOString(),
+    lastSeq: conversation.lastSeq,
+    lastReadSeq: conversation.lastReadSeq,
+    unreadCount: conversation.unreadCount,
   };
 }
 
@@ -46,6 +52,7 @@ export class ConversationGrpcController implements ConversationServiceController
     private readonly listConversations: ListConversations,
     private readonly getConversation: GetConversation,
     private readonly listMessages: ListMessages,
+    private readonly markReadUseCase: MarkRead,
   ) {}
 
   async health(): Promise<Status> {
@@ -70,7 +77,17 @@ export class ConversationGrpcController implements ConversationServiceController
     return {
       conversations: page.conversations.map(conversationData),
       nextPageToken: page.next ? this.pageTokens.issue(page.next, userId) : '',
+      totalUnread: page.totalUnread,
+      unreadConversations: page.unreadConversations,
     };
+  }
+
+  async markRead(request: MarkReadRequest): Promise<ReadState> {
+    return this.markReadUseCase.execute({
+      conversationId: parseUuid(request.conversationId, 'conversation_id'),
+      userId: parseUserId(request.userId),
+      seq: parseSeq(request.seq, 'seq'),
+    });
   }
 
   async get(request: GetConversationRequest): Promise<ConversationData> {

@@ -96,8 +96,8 @@ export class GroupStory {
     });
   }
 
-  async added(newcomers: string[], by = this.owner()) {
-    const addedAt = new Date().toISOString();
+  async added(newcomers: string[], by = this.owner(), options: { at?: Date } = {}) {
+    const addedAt = (options.at ?? new Date()).toISOString();
     for (const user of newcomers) this.members.set(user, 'member');
     return this.group(EventType.MembersAdded, {
       conversationId: this.id,
@@ -186,6 +186,40 @@ export function messageSent(
     senderId,
     text: `message ${seq}`,
     createdAt: createdAt.toISOString(),
+  });
+}
+
+/** A MessageDeleted of a message sent earlier, as message-service would publish it. */
+export function messageDeleted(
+  feed: EventPublisher,
+  sent: ChatEvent<typeof EventType.MessageSent>,
+  deletedBy = sent.data.senderId,
+): Promise<ChatEvent<typeof EventType.MessageDeleted>> {
+  return feed.publish('message-service', EventType.MessageDeleted, sent.subject, {
+    conversationId: sent.data.conversationId,
+    messageId: sent.data.messageId,
+    seq: sent.data.seq,
+    senderId: sent.data.senderId,
+    deletedBy,
+    deletedAt: new Date().toISOString(),
+    createdAt: sent.data.createdAt,
+  });
+}
+
+/** A MessageUpdated (an edit) of a message sent earlier. */
+export function messageUpdated(
+  feed: EventPublisher,
+  sent: ChatEvent<typeof EventType.MessageSent>,
+  text: string,
+): Promise<ChatEvent<typeof EventType.MessageUpdated>> {
+  return feed.publish('message-service', EventType.MessageUpdated, sent.subject, {
+    conversationId: sent.data.conversationId,
+    messageId: sent.data.messageId,
+    seq: sent.data.seq,
+    senderId: sent.data.senderId,
+    text,
+    updatedAt: new Date().toISOString(),
+    createdAt: sent.data.createdAt,
   });
 }
 

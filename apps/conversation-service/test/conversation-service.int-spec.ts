@@ -208,6 +208,8 @@ describe('conversation-service over gRPC', () => {
       await expect(client.list({ userId: users('nobody').nobody })).resolves.toEqual({
         conversations: [],
         nextPageToken: '',
+        totalUnread: 0,
+        unreadConversations: 0,
       });
     });
 

@@ -45,6 +45,10 @@ function conversationData(group: GroupView): ConversationData {
     updatedAt: group.updatedAt.toISOString(),
     ownerId: group.ownerId,
     memberCount: group.memberCount,
+    // group-service holds no read state: a new group has no messages and nothing unread.
+    lastSeq: 0,
+    lastReadSeq: 0,
+    unreadCount: 0,
   };
 }
 

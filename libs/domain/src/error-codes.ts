@@ -19,6 +19,8 @@ export const RequestErrorCode = {
   InvalidPageSize: 'REQUEST.INVALID_PAGE_SIZE',
   /** A role value is unspecified or unknown. */
   InvalidRole: 'REQUEST.INVALID_ROLE',
+  /** A message seq is negative or not a whole number. */
+  InvalidSeq: 'REQUEST.INVALID_SEQ',
 } as const;
 export type RequestErrorCode = (typeof RequestErrorCode)[keyof typeof RequestErrorCode];
 

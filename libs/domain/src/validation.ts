@@ -170,3 +170,21 @@ export function parsePageSize(
   }
   return Math.min(value, options.max);
 }
+
+/**
+ * A message seq as a request names it (MarkRead): a whole number ≥ 0. Values beyond what a number holds
+ * exactly are taken as the largest one (seqs are clamped to the newest anyway); anything else →
+ * InvalidArgument `REQUEST.INVALID_SEQ`.
+ */
+export function parseSeq(value: unknown, field = 'seq'): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw invalid(
+      RequestErrorCode.InvalidSeq,
+      field,
+      'not_a_seq',
+      `${field} must be a whole number, 0 or more`,
+    );
+  }
+  return Math.min(value, Number.MAX_SAFE_INTEGER);
+}

@@ -6,6 +6,7 @@ import { onConversationDeleted } from './on-conversation-deleted.consumer';
 import { onGroupUpdated } from './on-group-updated.consumer';
 import { onMemberRemoved } from './on-member-removed.consumer';
 import { onMembersAdded } from './on-members-added.consumer';
+import { onMessageDeleted } from './on-message-deleted.consumer';
 import { onMessageSent } from './on-message-sent.consumer';
 import { onRoleChanged } from './on-role-changed.consumer';
 
@@ -13,7 +14,7 @@ import { onRoleChanged } from './on-role-changed.consumer';
  * The inbox projection's consumers. The runtime applies each event once, in order per
  * (source, conversation), in one transaction with its inbox row; events of different
  * sources (group-service, message-service, this service) interleave freely, which each
- * handler tolerates. Message edits and deletions leave the inbox as it is.
+ * handler tolerates. Message edits leave the inbox as it is; deletions lower unread counts.
  */
 @Injectable()
 export class InboxProjection implements EventHandlerSet {
@@ -26,6 +27,7 @@ export class InboxProjection implements EventHandlerSet {
       [EventType.RoleChanged]: onRoleChanged,
       [EventType.ConversationDeleted]: onConversationDeleted,
       [EventType.MessageSent]: onMessageSent,
+      [EventType.MessageDeleted]: onMessageDeleted,
     };
   }
 }

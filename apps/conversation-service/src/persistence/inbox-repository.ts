@@ -1,7 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import type { MemberRole } from '@chat/contract';
+import { outboxSql, type OutboxRow } from '@chat/messaging';
 
-/** A conversation of the inbox projection, direct or group. */
+/** A conversation of the inbox projection, direct or group, as one of its members sees it. */
 export interface ConversationRow {
   id: string;
   isGroup: boolean;
@@ -14,6 +15,12 @@ export interface ConversationRow {
   createdAt: Date;
   updatedAt: Date;
   lastMessageAt: Date | null;
+  /** The newest message's seq the projection knows (0: none). */
+  lastSeq: number;
+  /** The member's read marker: every message up to it counts as read. */
+  lastReadSeq: number;
+  /** Live messages after the marker. */
+  unreadCount: number;
 }
 
 /** Where a List page ends: the last entry's activity (exact, ISO 8601 with microseconds, UTC) and id. */
@@ -25,6 +32,13 @@ export interface InboxCursor {
 /** A conversation as one user's List shows it, with the cursor that points right after it. */
 export interface InboxEntry extends ConversationRow {
   cursor: InboxCursor;
+}
+
+/** One page of a user's inbox, and the unread totals over all of the user's conversations. */
+export interface InboxPage {
+  entries: InboxEntry[];
+  totalUnread: number;
+  unreadConversations: number;
 }
 
 export interface NewConversation {
@@ -53,6 +67,23 @@ export interface ConversationChanges {
   at: string;
 }
 
+/** A message as the read state needs it. */
+export interface SentMessage {
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  /** ISO 8601. */
+  sentAt: string;
+}
+
+/** What MarkRead found and did: null when the conversation is unknown; `member` false when the user is not one. */
+export interface ReadResult {
+  member: boolean;
+  moved: boolean;
+  lastReadSeq: number;
+  unreadCount: number;
+}
+
 interface RawConversation {
   id: string;
   is_group: boolean;
@@ -63,10 +94,25 @@ interface RawConversation {
   created_at: Date;
   updated_at: Date;
   last_message_at: Date | null;
+  last_seq: string;
+  last_read_seq: string;
+  unread_count: string;
 }
 
+/**
+ * The live messages after a member's marker: the newest seq less the marker less the tombstones after it.
+ * The tombstones are counted through a partial index of deleted messages only, and only when there is
+ * something unread at all: the cost does not grow with how many messages are unread.
+ */
+const unreadSql = (m: string, a: string) => `GREATEST(0,
+    coalesce(${a}.last_seq, 0) - ${m}.last_read_seq
+    - CASE WHEN coalesce(${a}.last_seq, 0) > ${m}.last_read_seq THEN (
+        SELECT count(*) FROM conversation_messages t
+        WHERE t.conversation_id = ${m}.conversation_id AND t.deleted AND t.seq > ${m}.last_read_seq
+      ) ELSE 0 END)`;
+
 const CONVERSATION_COLUMNS = `c.id, c.is_group, c.name, c.creator_id, c.owner_id, c.member_count,
-  c.created_at, c.updated_at, a.last_message_at`;
+  c.created_at, c.updated_at, a.last_message_at, coalesce(a.last_seq, 0) AS last_seq`;
 
 /** The exact activity time as text that `::timestamptz` reads back to the same microsecond. */
 const ACTIVITY_KEY = `to_char(activity AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -84,15 +130,90 @@ const toConversation = (row: RawConversation): ConversationRow => ({
   createdAt: row.created_at,
   updatedAt: row.updated_at,
   lastMessageAt: row.last_message_at,
+  lastSeq: Number(row.last_seq),
+  lastReadSeq: Number(row.last_read_seq),
+  unreadCount: Number(row.unread_count),
 });
+
+/**
+ * MarkRead in one statement: lock the member's row (concurrent MarkReads of one user wait for each other,
+ * so each answers with the marker as it now is), move the marker to the seq asked for — 0 or past the
+ * newest: the newest the projection knows — unless it is there already or further, record
+ * ConversationRead in the outbox when it moved, and answer with the marker and the unread count.
+ * $1 conversation, $2 user, $3 seq; $4–$7 the event's id, type, subject and envelope.
+ */
+const MARK_READ_SQL = `WITH member AS (
+    SELECT m.last_read_seq AS old, coalesce(a.last_seq, 0) AS newest
+    FROM conversation_members m LEFT JOIN conversation_activity a ON a.conversation_id = m.conversation_id
+    WHERE m.conversation_id = $1 AND m.user_id = $2
+    FOR UPDATE OF m
+  ), wanted AS (
+    SELECT old, newest, LEAST(CASE WHEN $3::bigint = 0 THEN newest ELSE $3::bigint END, newest) AS target
+    FROM member
+  ), moved AS (
+    UPDATE conversation_members m SET last_read_seq = w.target
+    FROM wanted w
+    WHERE m.conversation_id = $1 AND m.user_id = $2 AND m.last_read_seq < w.target
+    RETURNING m.last_read_seq
+  ), reserved AS (
+    ${outboxSql.reserveSequences('(SELECT $1::text AS conversation_id, 1::bigint AS n FROM moved) AS read')}
+  ), outboxed AS (
+    ${outboxSql.insertRows(
+      `(SELECT $4::uuid AS event_id, r.conversation_id, r.last_sequence AS sequence, $5::text AS type,
+               $6::text AS nats_subject,
+               jsonb_set($7::jsonb, '{data,lastReadSeq}', to_jsonb(moved.last_read_seq)) AS envelope
+        FROM reserved r, moved) AS read`,
+    )}
+  ), state AS (
+    SELECT w.newest, coalesce(mv.last_read_seq, w.old) AS marker, mv.last_read_seq IS NOT NULL AS moved
+    FROM wanted w LEFT JOIN moved mv ON true
+  )
+  SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1) AS known,
+         s.marker IS NOT NULL AS member, coalesce(s.moved, false) AS moved, s.marker AS last_read_seq,
+         GREATEST(0, s.newest - s.marker - CASE WHEN s.newest > s.marker THEN (
+           SELECT count(*) FROM conversation_messages t WHERE t.conversation_id = $1 AND t.deleted AND t.seq > s.marker
+         ) ELSE 0 END) AS unread_count
+  FROM (SELECT 1) AS one LEFT JOIN state s ON true`;
+
+/**
+ * Messages were sent, in one statement for a whole batch: each conversation's activity (latest time and
+ * seq) moves forward, the messages join the message index, and read markers move — the sender's to their
+ * own message, and the marker of anyone who joined after a message was sent to at least that message (a
+ * message applied after the join it preceded). Writes no row per member: only senders' rows, and the rows
+ * of members who joined after one of these messages was sent.
+ */
+const RECORD_MESSAGES_SQL = `WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[])
+      AS i(conversation_id, seq, sender_id, sent_at)
+  ), activity AS (
+    INSERT INTO conversation_activity AS a (conversation_id, last_message_at, last_seq)
+    SELECT conversation_id, max(sent_at), max(seq) FROM input GROUP BY conversation_id ORDER BY conversation_id
+    ON CONFLICT (conversation_id) DO UPDATE SET
+      last_message_at = GREATEST(a.last_message_at, EXCLUDED.last_message_at),
+      last_seq = GREATEST(a.last_seq, EXCLUDED.last_seq)
+  ), indexed AS (
+    INSERT INTO conversation_messages (conversation_id, seq, sender_id, sent_at)
+    SELECT conversation_id, seq, sender_id, sent_at FROM input
+    ON CONFLICT (conversation_id, seq) DO NOTHING
+  ), readers AS (
+    SELECT conversation_id, user_id, max(seq) AS seq FROM (
+      SELECT conversation_id, sender_id AS user_id, seq FROM input
+      UNION ALL
+      SELECT i.conversation_id, m.user_id, i.seq
+      FROM input i JOIN conversation_members m ON m.conversation_id = i.conversation_id AND m.joined_at > i.sent_at
+    ) r GROUP BY conversation_id, user_id
+  )
+  UPDATE conversation_members m SET last_read_seq = r.seq
+  FROM readers r
+  WHERE m.conversation_id = r.conversation_id AND m.user_id = r.user_id AND m.last_read_seq < r.seq`;
 
 /**
  * SQL for the inbox projection; every function runs in the caller's transaction.
  *
  * A conversation's activity is GREATEST(created_at, last_message_at): the latest message, else the
- * creation. Messages write only the conversation's activity row, never its members' rows, so a message
- * costs the same in a group of 1,000 as in a chat of two; a user's List finds their conversations through
- * their memberships and orders them by activity.
+ * creation. Messages write the conversation's activity row and the message index, never every member's
+ * row, so a message costs the same in a group of 1,000 as in a chat of two; a user's List finds their
+ * conversations through their memberships and orders them by activity.
  */
 export const inboxRepository = {
   /** Adds the conversation unless it is there already (its own ConversationCreated comes back through the stream). */
@@ -113,12 +234,27 @@ export const inboxRepository = {
     );
   },
 
-  /** Adds members who are not there yet. Does nothing when the conversation is not in the projection. */
+  /**
+   * Adds members who are not there yet. Does nothing when the conversation is not in the projection.
+   * Each new member's marker is the last message sent before they joined (so earlier messages count as
+   * read, whatever order the join and the messages are applied in), or their own latest message if that
+   * is later; for a conversation whose earlier messages predate the message index, the message before its
+   * oldest entry, else the newest the projection knows.
+   */
   async insertMembers(manager: EntityManager, conversationId: string, members: NewMember[]): Promise<void> {
     if (members.length === 0) return;
     await manager.query(
-      `INSERT INTO conversation_members (conversation_id, user_id, role, joined_at)
-       SELECT c.id, m.user_id, m.role, m.joined_at
+      `INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, last_read_seq)
+       SELECT c.id, m.user_id, m.role, m.joined_at, GREATEST(
+         coalesce(
+           (SELECT max(x.seq) FROM conversation_messages x WHERE x.conversation_id = c.id AND x.sent_at < m.joined_at),
+           (SELECT min(x.seq) - 1 FROM conversation_messages x WHERE x.conversation_id = c.id),
+           (SELECT a.last_seq FROM conversation_activity a WHERE a.conversation_id = c.id),
+           0),
+         coalesce(
+           (SELECT max(x.seq) FROM conversation_messages x
+            WHERE x.conversation_id = c.id AND x.sent_at >= m.joined_at AND x.sender_id = m.user_id),
+           0))
        FROM conversations c
        CROSS JOIN unnest($2::text[], $3::text[], $4::timestamptz[]) AS m(user_id, role, joined_at)
        WHERE c.id = $1
@@ -175,61 +311,68 @@ export const inboxRepository = {
     );
   },
 
-  /** Removes the conversation from every member's inbox. */
+  /** Removes the conversation from every member's inbox, with its activity and message index. */
   async deleteConversation(manager: EntityManager, conversationId: string): Promise<void> {
     await manager.query(`DELETE FROM conversations WHERE id = $1`, [conversationId]);
     await manager.query(`DELETE FROM conversation_activity WHERE conversation_id = $1`, [conversationId]);
+    await manager.query(`DELETE FROM conversation_messages WHERE conversation_id = $1`, [conversationId]);
   },
 
-  /**
-   * Messages were sent: each conversation's last_message_at and last_seq become the latest of what they
-   * were and what the messages say. One statement for any number of messages and conversations;
-   * order-insensitive (an older message changes nothing) and it works before the conversation's
-   * ConversationCreated has been applied.
-   */
-  async recordMessages(
-    manager: EntityManager,
-    messages: ReadonlyArray<{ conversationId: string; seq: number; sentAt: string }>,
-  ): Promise<void> {
+  /** Messages were sent: one statement for the batch (`RECORD_MESSAGES_SQL`); order-insensitive. */
+  async recordMessages(manager: EntityManager, messages: readonly SentMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    await manager.query(RECORD_MESSAGES_SQL, [
+      messages.map((message) => message.conversationId),
+      messages.map((message) => message.seq),
+      messages.map((message) => message.senderId),
+      messages.map((message) => message.sentAt),
+    ]);
+  },
+
+  /** Messages were deleted: their entries in the message index become tombstones (made when missing). */
+  async recordDeletions(manager: EntityManager, deletions: readonly SentMessage[]): Promise<void> {
+    if (deletions.length === 0) return;
     await manager.query(
-      `INSERT INTO conversation_activity AS a (conversation_id, last_message_at, last_seq)
-       SELECT conversation_id, max(sent_at), max(seq)
-       FROM unnest($1::uuid[], $2::timestamptz[], $3::bigint[]) AS m(conversation_id, sent_at, seq)
-       GROUP BY conversation_id
-       ORDER BY conversation_id
-       ON CONFLICT (conversation_id) DO UPDATE SET
-         last_message_at = GREATEST(a.last_message_at, EXCLUDED.last_message_at),
-         last_seq = GREATEST(a.last_seq, EXCLUDED.last_seq)`,
+      `INSERT INTO conversation_messages (conversation_id, seq, sender_id, sent_at, deleted)
+       SELECT conversation_id, seq, sender_id, sent_at, true
+       FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[]) AS d(conversation_id, seq, sender_id, sent_at)
+       ORDER BY conversation_id, seq
+       ON CONFLICT (conversation_id, seq) DO UPDATE SET deleted = true`,
       [
-        messages.map((message) => message.conversationId),
-        messages.map((message) => message.sentAt),
-        messages.map((message) => message.seq),
+        deletions.map((deletion) => deletion.conversationId),
+        deletions.map((deletion) => deletion.seq),
+        deletions.map((deletion) => deletion.senderId),
+        deletions.map((deletion) => deletion.sentAt),
       ],
     );
   },
 
-  async findConversation(manager: EntityManager, conversationId: string): Promise<ConversationRow | null> {
-    const [row] = (await manager.query(
-      `SELECT ${CONVERSATION_COLUMNS}
-       FROM conversations c LEFT JOIN conversation_activity a ON a.conversation_id = c.id
-       WHERE c.id = $1`,
-      [conversationId],
-    )) as RawConversation[];
-    return row ? toConversation(row) : null;
+  /** The conversation as `userId` sees it; null when it is not in the projection or the user is not a member. */
+  async findConversation(
+    manager: EntityManager,
+    conversationId: string,
+    userId: string,
+  ): Promise<ConversationRow | null> {
+    const found = await this.findForUser(manager, conversationId, userId);
+    return found?.isMember ? found.conversation : null;
   },
 
-  /** The conversation and whether the user is one of its members; null when it is not in the projection. */
+  /**
+   * The conversation and whether the user is one of its members (with their read state when they are);
+   * null when it is not in the projection.
+   */
   async findForUser(
     manager: EntityManager,
     conversationId: string,
     userId: string,
   ): Promise<{ conversation: ConversationRow; isMember: boolean } | null> {
     const [row] = (await manager.query(
-      `SELECT ${CONVERSATION_COLUMNS},
-         EXISTS (SELECT 1 FROM conversation_members m WHERE m.conversation_id = c.id AND m.user_id = $2)
-           AS is_member
-       FROM conversations c LEFT JOIN conversation_activity a ON a.conversation_id = c.id
+      `SELECT ${CONVERSATION_COLUMNS}, m.user_id IS NOT NULL AS is_member,
+         coalesce(m.last_read_seq, 0) AS last_read_seq,
+         CASE WHEN m.user_id IS NULL THEN 0 ELSE ${unreadSql('m', 'a')} END AS unread_count
+       FROM conversations c
+       LEFT JOIN conversation_activity a ON a.conversation_id = c.id
+       LEFT JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = $2
        WHERE c.id = $1`,
       [conversationId, userId],
     )) as Array<RawConversation & { is_member: boolean }>;
@@ -238,33 +381,90 @@ export const inboxRepository = {
 
   /**
    * Up to `limit` of the user's conversations, most recent activity first (ties: id descending),
-   * strictly after `after` when given: keyset paging, never OFFSET. Reads the user's memberships
-   * through conversation_members_user_idx and each one's conversation and activity by key, then sorts:
-   * the cost follows the number of the user's conversations, not the traffic in them.
+   * strictly after `after` when given — keyset paging, never OFFSET — and the unread totals over all of
+   * them. One statement: the user's memberships through conversation_members_user_idx, each one's
+   * conversation and activity by key; the cost follows the number of the user's conversations, not the
+   * traffic in them.
    */
   async listForUser(
     manager: EntityManager,
     userId: string,
     limit: number,
     after: InboxCursor | null,
-  ): Promise<InboxEntry[]> {
+  ): Promise<InboxPage> {
     const bound = after ?? NO_CURSOR;
     const rows = (await manager.query(
-      `SELECT *, ${ACTIVITY_KEY} AS activity_key FROM (
-         SELECT ${CONVERSATION_COLUMNS}, GREATEST(c.created_at, a.last_message_at) AS activity
+      `WITH mine AS MATERIALIZED (
+         SELECT ${CONVERSATION_COLUMNS}, GREATEST(c.created_at, a.last_message_at) AS activity,
+                m.last_read_seq, ${unreadSql('m', 'a')} AS unread_count
          FROM conversation_members m
          JOIN conversations c ON c.id = m.conversation_id
          LEFT JOIN conversation_activity a ON a.conversation_id = m.conversation_id
          WHERE m.user_id = $1
-       ) inbox
-       WHERE (activity, id) < ($3::timestamptz, $4::uuid)
-       ORDER BY activity DESC, id DESC
-       LIMIT $2`,
+       ), totals AS (
+         SELECT coalesce(sum(unread_count), 0) AS total_unread,
+                count(*) FILTER (WHERE unread_count > 0) AS unread_conversations
+         FROM mine
+       )
+       SELECT page.*, ${ACTIVITY_KEY} AS activity_key, t.total_unread, t.unread_conversations
+       FROM totals t
+       LEFT JOIN LATERAL (
+         SELECT * FROM mine
+         WHERE (activity, id) < ($3::timestamptz, $4::uuid)
+         ORDER BY activity DESC, id DESC
+         LIMIT $2
+       ) page ON true`,
       [userId, limit, bound.activity, bound.id],
-    )) as Array<RawConversation & { activity_key: string }>;
-    return rows.map((row) => ({
-      ...toConversation(row),
-      cursor: { activity: row.activity_key, id: row.id },
-    }));
+    )) as Array<
+      RawConversation & {
+        activity: Date | null;
+        activity_key: string | null;
+        total_unread: string;
+        unread_conversations: string;
+      }
+    >;
+    const totals = rows[0]!;
+    return {
+      entries: rows
+        .filter((row) => row.id !== null)
+        .map((row) => ({ ...toConversation(row), cursor: { activity: row.activity_key!, id: row.id } })),
+      totalUnread: Number(totals.total_unread),
+      unreadConversations: Number(totals.unread_conversations),
+    };
+  },
+
+  /**
+   * MarkRead (`MARK_READ_SQL`): null when the conversation is unknown. `event` is the ConversationRead to
+   * record when the marker moves; the statement writes the marker into its data.
+   */
+  async markRead(
+    manager: EntityManager,
+    conversationId: string,
+    userId: string,
+    seq: number,
+    event: OutboxRow,
+  ): Promise<ReadResult | null> {
+    const [row] = (await manager.query(MARK_READ_SQL, [
+      conversationId,
+      userId,
+      seq,
+      event.eventId,
+      event.type,
+      event.natsSubject,
+      event.envelope,
+    ])) as Array<{
+      known: boolean;
+      member: boolean;
+      moved: boolean;
+      last_read_seq: string | null;
+      unread_count: string | null;
+    }>;
+    if (!row!.known) return null;
+    return {
+      member: row!.member,
+      moved: row!.moved,
+      lastReadSeq: Number(row!.last_read_seq ?? 0),
+      unreadCount: Number(row!.unread_count ?? 0),
+    };
   },
 };

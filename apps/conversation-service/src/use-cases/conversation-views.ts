@@ -7,4 +7,15 @@ export type ConversationView = ConversationRow;
 export interface ConversationPage {
   conversations: InboxEntry[];
   next: InboxCursor | null;
+  /** Over all of the user's conversations. */
+  totalUnread: number;
+  unreadConversations: number;
+}
+
+/** A user's read state in one conversation, as MarkRead answers. */
+export interface ReadStateView {
+  conversationId: string;
+  userId: string;
+  lastReadSeq: number;
+  unreadCount: number;
 }

@@ -51,7 +51,7 @@ export class CreateDirectConversation {
         const event = conversationCreated(created);
         await projectConversationCreated(tx.manager, event);
         await tx.publish(EventType.ConversationCreated, created.id, event);
-        return (await inboxRepository.findConversation(tx.manager, created.id))!;
+        return (await inboxRepository.findConversation(tx.manager, created.id, input.userId))!;
       }
       const existing = await directConversationRepository.findByPair(
         tx.manager,
@@ -59,11 +59,11 @@ export class CreateDirectConversation {
         input.recipientId,
       );
       if (!existing) throw new Error('The direct conversation vanished between insert and select');
-      const projected = await inboxRepository.findConversation(tx.manager, existing.id);
+      const projected = await inboxRepository.findConversation(tx.manager, existing.id, input.userId);
       if (projected) return projected;
       // Never expected (both are written together); heal the projection rather than fail.
       await projectConversationCreated(tx.manager, conversationCreated(existing));
-      return (await inboxRepository.findConversation(tx.manager, existing.id))!;
+      return (await inboxRepository.findConversation(tx.manager, existing.id, input.userId))!;
     });
   }
 }

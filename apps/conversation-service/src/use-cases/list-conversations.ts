@@ -5,7 +5,8 @@ import type { ConversationPage } from './conversation-views';
 
 /**
  * A page of the user's conversations, direct and group, most recent activity first (the
- * latest message, else the creation; ties by id), after `after` when given.
+ * latest message, else the creation; ties by id), after `after` when given, each with the user's read
+ * state; and the unread totals over all of the user's conversations.
  */
 @Injectable()
 export class ListConversations {
@@ -17,14 +18,19 @@ export class ListConversations {
     after: InboxCursor | null;
   }): Promise<ConversationPage> {
     // One row more than asked tells whether another page follows.
-    const rows = await inboxRepository.listForUser(
+    const page = await inboxRepository.listForUser(
       this.dataSource.manager,
       input.userId,
       input.pageSize + 1,
       input.after,
     );
-    const conversations = rows.slice(0, input.pageSize);
-    const hasMore = rows.length > input.pageSize && conversations.length > 0;
-    return { conversations, next: hasMore ? conversations.at(-1)!.cursor : null };
+    const conversations = page.entries.slice(0, input.pageSize);
+    const hasMore = page.entries.length > input.pageSize && conversations.length > 0;
+    return {
+      conversations,
+      next: hasMore ? conversations.at(-1)!.cursor : null,
+      totalUnread: page.totalUnread,
+      unreadConversations: page.unreadConversations,
+    };
   }
 }

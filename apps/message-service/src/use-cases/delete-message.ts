@@ -5,6 +5,7 @@ import { UnitOfWork } from '@chat/messaging';
 import { DataSource } from 'typeorm';
 import { messageRepository } from '../persistence/message-repository';
 import { Membership } from './membership';
+import { messageFacts } from './message-views';
 
 /**
  * The sender, or an admin or the owner of the group, deletes a message: it stays as a
@@ -40,6 +41,7 @@ export class DeleteMessage {
         senderId: message.senderId,
         deletedBy: input.userId,
         deletedAt: deletedAt.toISOString(),
+        ...messageFacts(message),
       });
     });
   }

@@ -5,7 +5,7 @@ import { UnitOfWork } from '@chat/messaging';
 import { DataSource } from 'typeorm';
 import { messageRepository } from '../persistence/message-repository';
 import { Membership } from './membership';
-import type { MessageView } from './message-views';
+import { messageFacts, type MessageView } from './message-views';
 
 /** Only the sender edits, only a live message, only while still a member (the message rules, @chat/domain). */
 @Injectable()
@@ -38,6 +38,7 @@ export class EditMessage {
         senderId: message.senderId,
         text: input.text,
         updatedAt: updatedAt.toISOString(),
+        ...messageFacts(message),
       });
       return { ...message, text: input.text, updatedAt };
     });

@@ -8,6 +8,7 @@
 export const EventType = {
   ConversationCreated: 'chat.conversation.created.v1',
   ConversationDeleted: 'chat.conversation.deleted.v1',
+  ConversationRead: 'chat.conversation.read.v1',
   GroupUpdated: 'chat.group.updated.v1',
   MembersAdded: 'chat.group.members_added.v1',
   MemberRemoved: 'chat.group.member_removed.v1',
@@ -50,6 +51,18 @@ export interface ConversationDeleted {
   /** Who deleted it; absent when the last member left. */
   deletedBy?: string;
   deletedAt: string;
+}
+
+/**
+ * MarkRead moved a user's read marker (conversation-service): other devices and notification services
+ * clear badges. The move a Send implies travels in MessageSent (the sender has read up to their message).
+ */
+export interface ConversationRead {
+  conversationId: string;
+  userId: string;
+  /** The marker now: every message up to this seq counts as read for the user. */
+  lastReadSeq: number;
+  readAt: string;
 }
 
 export interface GroupUpdated {
@@ -107,7 +120,16 @@ export interface MessageSent {
   createdAt: string;
 }
 
-export interface MessageUpdated {
+/** The rest of a message, which edits and deletions carry too so a consumer can show it whole. */
+interface MessageFacts {
+  /** When it was sent (added in issue 16; absent from earlier events). */
+  createdAt?: string;
+  /** The message it replies to. */
+  replyId?: string;
+  clientMessageId?: string;
+}
+
+export interface MessageUpdated extends MessageFacts {
   conversationId: string;
   messageId: string;
   seq: number;
@@ -116,7 +138,7 @@ export interface MessageUpdated {
   updatedAt: string;
 }
 
-export interface MessageDeleted {
+export interface MessageDeleted extends MessageFacts {
   conversationId: string;
   messageId: string;
   seq: number;
@@ -129,6 +151,7 @@ export interface MessageDeleted {
 export interface EventDataMap {
   [EventType.ConversationCreated]: ConversationCreated;
   [EventType.ConversationDeleted]: ConversationDeleted;
+  [EventType.ConversationRead]: ConversationRead;
   [EventType.GroupUpdated]: GroupUpdated;
   [EventType.MembersAdded]: MembersAdded;
   [EventType.MemberRemoved]: MemberRemoved;

@@ -117,6 +117,14 @@ export interface AddParticipantRequest {
   users: string[];
 }
 
+/** Added. */
+export interface MarkReadRequest {
+  userId: string;
+  conversationId: string;
+  /** The seq read up to; 0 means the newest the service knows. Past the newest is clamped. */
+  seq: number;
+}
+
 export interface Status {
   success: boolean;
 }
@@ -133,13 +141,33 @@ export interface ConversationData {
   /** Added. */
   ownerId?: string | undefined;
   memberCount: number;
-  lastMessageAt?: string | undefined;
+  lastMessageAt?:
+    | string
+    | undefined;
+  /**
+   * Added (read state, for the calling user): the newest seq, the caller's read marker, and the
+   * live messages after it.
+   */
+  lastSeq: number;
+  lastReadSeq: number;
+  unreadCount: number;
 }
 
 export interface ConversationList {
   conversations: ConversationData[];
   /** Added: empty means the end. */
   nextPageToken: string;
+  /** Added: over all the caller's conversations, not one page. */
+  totalUnread: number;
+  unreadConversations: number;
+}
+
+/** Added: a user's read state in one conversation. */
+export interface ReadState {
+  conversationId: string;
+  userId: string;
+  lastReadSeq: number;
+  unreadCount: number;
 }
 
 export interface MessageData {
@@ -205,6 +233,10 @@ export interface ConversationServiceClient {
   /** A conversation's history, newest first, paged (asks MessageService.List). */
 
   messages(request: GetConversation, metadata?: Metadata): Observable<MessageList>;
+
+  /** Added: moves the caller's read marker forward (never back) to seq, 0 = the newest. */
+
+  markRead(request: MarkReadRequest, metadata?: Metadata): Observable<ReadState>;
 }
 
 export interface ConversationServiceController {
@@ -236,11 +268,15 @@ export interface ConversationServiceController {
   /** A conversation's history, newest first, paged (asks MessageService.List). */
 
   messages(request: GetConversation, metadata?: Metadata): Promise<MessageList> | Observable<MessageList> | MessageList;
+
+  /** Added: moves the caller's read marker forward (never back) to seq, 0 = the newest. */
+
+  markRead(request: MarkReadRequest, metadata?: Metadata): Promise<ReadState> | Observable<ReadState> | ReadState;
 }
 
 export function ConversationServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["health", "create", "list", "get", "messages"];
+    const grpcMethods: string[] = ["health", "create", "list", "get", "messages", "markRead"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("ConversationService", method)(constructor.prototype[method], method, descriptor);
