@@ -45,6 +45,8 @@ export interface CeilingResult {
   warmupSeconds: number;
   servicesDuringCeiling: string;
   levels: CeilingLevel[];
+  /** Levels pgbench could not run (too many connections, say), with its message. */
+  failures: string[];
 }
 
 /**
@@ -84,6 +86,7 @@ export const ceilingSection: Section<CeilingResult> = {
         'the three services up and idle (not frozen): the ceiling conversations are not theirs and their ' +
         'outbox rows are marked never to be published, so the relay and the consumers have nothing to do',
       levels: [],
+      failures: [],
     };
     for (const clients of options.levels) {
       for (const protocol of PROTOCOLS) {
@@ -102,47 +105,54 @@ export const ceilingSection: Section<CeilingResult> = {
           '-f',
           scriptFile,
         ];
-        if (options.warmup > 0) {
-          await runPgbench(
-            pgbench,
-            [...base, '-T', String(options.warmup)],
-            servers.databaseUrl,
-            running,
-            deadline,
+        try {
+          if (options.warmup > 0) {
+            await runPgbench(
+              pgbench,
+              [...base, '-T', String(options.warmup)],
+              servers.databaseUrl,
+              running,
+              deadline,
+            );
+          }
+          const prefix = path.join(folder, `c${clients}-${protocol}`);
+          const args = [...base, '-T', String(options.seconds), '-l', '--log-prefix', prefix];
+          // pgbench's backends end with it: the window closes 100 ms before its -T is up, while they live.
+          const measuring = runPgbench(pgbench, args, servers.databaseUrl, running, deadline);
+          measuring.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
+          await sleep(300);
+          const pgbenchPid = [...running].at(-1)?.pid;
+          const cpu = await startCpu(servers, stack, { pgbench: () => (pgbenchPid ? [pgbenchPid] : []) });
+          await sleep(options.seconds * 1_000 - 400);
+          const cpuUse = await cpu.finish();
+          const output = await measuring;
+          const tps = Number(/^tps = ([\d.]+)/m.exec(output)?.[1] ?? NaN);
+          const transactions = Number(
+            /number of transactions actually processed: (\d+)/.exec(output)?.[1] ?? 0,
           );
+          const failed = Number(/number of failed transactions: (\d+)/.exec(output)?.[1] ?? 0);
+          const latencyMs = summarise(readTransactionLog(folder, path.basename(prefix)));
+          const level: CeilingLevel = {
+            clients,
+            protocol,
+            tps: Math.round(tps),
+            transactions,
+            failed,
+            latencyMs,
+            cpu: cpuPerOperation(cpuUse, tps),
+            command: `pgbench ${args.map((arg) => (arg.startsWith(workspaceRoot) ? path.relative(workspaceRoot, arg) : arg)).join(' ')}`,
+          };
+          result.levels.push(level);
+          note(
+            `${level.tps} tx/s, p50 ${latencyMs.p50} ms, p99 ${latencyMs.p99} ms, failed ${failed}; CPU ms/tx ` +
+              `postgres ${level.cpu.msPerOperation['postgres']}, pgbench ${level.cpu.msPerOperation['pgbench']}`,
+          );
+        } catch (error) {
+          if (error instanceof BenchAbort) throw error;
+          const message = `${protocol}, ${clients} clients: ${String((error as Error).message).slice(0, 800)}`;
+          result.failures.push(message);
+          note(`pgbench failed: ${message}`);
         }
-        const prefix = path.join(folder, `c${clients}-${protocol}`);
-        const args = [...base, '-T', String(options.seconds), '-l', '--log-prefix', prefix];
-        // pgbench's backends end with it: the window closes 100 ms before its -T is up, while they live.
-        const measuring = runPgbench(pgbench, args, servers.databaseUrl, running, deadline);
-        measuring.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
-        await sleep(300);
-        const pgbenchPid = [...running].at(-1)?.pid;
-        const cpu = await startCpu(servers, stack, { pgbench: () => (pgbenchPid ? [pgbenchPid] : []) });
-        await sleep(options.seconds * 1_000 - 400);
-        const cpuUse = await cpu.finish();
-        const output = await measuring;
-        const tps = Number(/^tps = ([\d.]+)/m.exec(output)?.[1] ?? NaN);
-        const transactions = Number(
-          /number of transactions actually processed: (\d+)/.exec(output)?.[1] ?? 0,
-        );
-        const failed = Number(/number of failed transactions: (\d+)/.exec(output)?.[1] ?? 0);
-        const latencyMs = summarise(readTransactionLog(folder, path.basename(prefix)));
-        const level: CeilingLevel = {
-          clients,
-          protocol,
-          tps: Math.round(tps),
-          transactions,
-          failed,
-          latencyMs,
-          cpu: cpuPerOperation(cpuUse, tps),
-          command: `pgbench ${args.map((arg) => (arg.startsWith(workspaceRoot) ? path.relative(workspaceRoot, arg) : arg)).join(' ')}`,
-        };
-        result.levels.push(level);
-        note(
-          `${level.tps} tx/s, p50 ${latencyMs.p50} ms, p99 ${latencyMs.p99} ms, failed ${failed}; CPU ms/tx ` +
-            `postgres ${level.cpu.msPerOperation['postgres']}, pgbench ${level.cpu.msPerOperation['pgbench']}`,
-        );
       }
     }
     // The logs are large; the figures are in the JSON.
@@ -150,7 +160,15 @@ export const ceilingSection: Section<CeilingResult> = {
     return result;
   },
 
-  rows: () => [],
+  rows(results) {
+    const ceiling = results.ceiling as CeilingResult | undefined;
+    return (ceiling?.failures ?? []).map((failure) => ({
+      row: 'Ceiling (pgbench): a level failed',
+      ours: 'failed',
+      // "simple, 64 clients: …" and pgbench's first error line
+      notes: `${failure.split(':')[0]}: ${failure.split('\n').find((line) => /error/i.test(line)) ?? failure.split('\n')[0]}`,
+    }));
+  },
   targets: () => [],
 };
 
@@ -245,7 +263,7 @@ async function runPgbench(
   });
   running.delete(child);
   if (code !== 0) {
-    throw new BenchAbort(`pgbench ${args.join(' ')} exited with ${code}:\n${output.trim().slice(-2_000)}`);
+    throw new Error(`pgbench ${args.join(' ')} exited with ${code}:\n${output.trim().slice(-2_000)}`);
   }
   return output;
 }

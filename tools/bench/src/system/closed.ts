@@ -140,7 +140,7 @@ export const closedSection: Section<ClosedResult> = {
       measured:
         at32 && peer32
           ? `${formatRatio(vsPeer)} (${formatCount(at32.perSecond)} vs ${formatCount(peer32.msgsPerSecond)} msgs/s)`
-          : `not measured (${!at32 ? 'closed loop did not run' : `peer ${peer?.status ?? 'not run'}`})`,
+          : `not measured (${!at32 ? 'no closed-loop level at c=32' : `peer ${peer?.status ?? 'not run'}`})`,
       pass: vsPeer === undefined ? null : vsPeer >= 0.8,
     });
     const simple32 = ceiling?.levels.find((level) => level.clients === 32 && level.protocol === 'simple');

@@ -8,7 +8,7 @@ import pg from 'pg';
 
 import { workspaceRoot } from '@chat/testing-services';
 
-import type { Deadline } from '../support/harness';
+import { BenchAbort, type Deadline } from '../support/harness';
 import { commandVersion } from '../support/machine';
 import type { Results, Section } from './section';
 
@@ -117,6 +117,7 @@ export const peerSection: Section<PeerResult> = {
               `archived ${level.archived}/${level.sent}${level.archiveOk ? '' : ' (MISMATCH)'}`,
           );
         } catch (error) {
+          if (error instanceof BenchAbort) throw error;
           const message = `c=${concurrency}: ${String((error as Error).message).slice(0, 500)}`;
           result.failures.push(message);
           note(`peer failed at ${message}`);
@@ -125,6 +126,7 @@ export const peerSection: Section<PeerResult> = {
       result.status = result.levels.length > 0 ? 'measured' : 'failed';
       if (result.status === 'failed') result.reason = result.failures.join('; ');
     } catch (error) {
+      if (error instanceof BenchAbort) throw error; // the timeout or Ctrl-C: stop the run, not just the peer
       result.status = 'failed';
       result.reason = String((error as Error).message).slice(0, 500);
       note(`peer failed: ${result.reason}`);
