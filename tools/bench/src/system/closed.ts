@@ -70,7 +70,7 @@ export const closedSection: Section<ClosedResult> = {
       };
       levels.push(level);
       note(
-        `${level.perSecond} msgs/s, p50 ${level.latencyMs.p50} ms, p99 ${level.latencyMs.p99} ms, ` +
+        `${level.perSecond} msgs/s, p50 ${level.latencyMs.p50} ms, p95 ${level.latencyMs.p95} ms, p99 ${level.latencyMs.p99} ms, ` +
           `errors ${level.errorCount}${level.errorCount ? ` ${JSON.stringify(level.errors)}` : ''}; ` +
           `CPU ms/Send ${JSON.stringify(level.cpu.msPerOperation)}, machine ${level.cpu.busyCores} cores busy; ` +
           `settled in ${level.settleSeconds} s${settled.quiet ? '' : ` (NOT settled: ${JSON.stringify(settled.left)})`}`,
@@ -118,7 +118,7 @@ export const closedSection: Section<ClosedResult> = {
         vsCeiling: formatRatio(ratio(ours?.perSecond, simple?.tps)),
         vsPeer: formatRatio(ratio(ours?.perSecond, peerLevel?.msgsPerSecond)),
         notes: ours
-          ? `errors ${ours.errorCount}; CPU ${ours.cpu.totalMs} ms/Send; machine ${ours.cpu.busyCores} cores`
+          ? `p95 ${ours.latencyMs.p95} ms; errors ${ours.errorCount}; CPU ${ours.cpu.totalMs} ms/Send; machine ${ours.cpu.busyCores} cores`
           : '',
       };
     });

@@ -126,9 +126,10 @@ export const openSection: Section<OpenResult> = {
         const scheduleEnd = t0 + total * intervalMs;
         const cpuUse = await cpu.finish();
         await deadline.waitFor('waiting for the open loop’s last Sends', () => outstanding === 0);
-        const membership = (await probe?.stop(drainMs())) ?? null;
-
+        // One wait for both projections (the same consumer applies the group and the message events).
         const drainUntil = performance.now() + drainMs();
+        const membership = (await probe?.stop(Math.max(0, drainUntil - performance.now()))) ?? null;
+
         await deadline.waitFor(
           `waiting for the inbox projection to apply the ${rate}/s Sends`,
           () => tracker.pending === 0 || performance.now() > drainUntil,
