@@ -115,6 +115,18 @@ void runBenchmark('bench:system', options.timeout * 1_000, async ({ deadline, cl
     `  ${messagesAtStart.toLocaleString('en-US')} messages in ${conversationsAtStart.toLocaleString('en-US')} ` +
       `conversations at start (${reused ? 'reused database' : 'built now; VACUUM ANALYZE after the bulk load'})\n`,
   );
+  const tablesAtStart = await servers.tableStats();
+  const deadAtStart = tablesAtStart.filter((table) => table.dead > 0).slice(0, 3);
+  if (deadAtStart.length > 0) {
+    process.stdout.write(
+      `  dead row versions at start (autovacuum off): ${deadAtStart
+        .map(
+          (table) =>
+            `${table.table} ${table.dead.toLocaleString('en-US')} (live ${table.live.toLocaleString('en-US')})`,
+        )
+        .join(', ')}\n`,
+    );
+  }
   const serverFacts = {
     ...(await describeServers(
       async <R>(sql: string, params: unknown[]) => (await servers.admin.query(sql, params)).rows as R[],
@@ -168,6 +180,7 @@ void runBenchmark('bench:system', options.timeout * 1_000, async ({ deadline, cl
     rows.push({ row: `Section ${name}`, ours: 'skipped', notes: reason });
   const targets = collectTargets(results, ran);
   const logs = stack.logs();
+  const tablesAtEnd = await servers.tableStats();
   const durationSeconds = round((performance.now() - started) / 1_000);
   const json = {
     benchmark: 'system',
@@ -193,6 +206,8 @@ void runBenchmark('bench:system', options.timeout * 1_000, async ({ deadline, cl
       setup,
       maintenance:
         'autovacuum is off on this server; VACUUM ANALYZE ran once after the bulk load, never during a run',
+      tablesAtStart,
+      tablesAtEnd,
     },
     stack: { pids: stack.pids, env: stack.env, benchPid: process.pid },
     settling,

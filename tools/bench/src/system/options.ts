@@ -91,7 +91,7 @@ const SPECS = {
   },
   'drain-timeout': {
     type: 'number',
-    default: 60,
+    default: 45,
     min: 1,
     description: 'longest wait, in seconds, for the projections to apply what a load produced',
   },

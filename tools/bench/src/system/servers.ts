@@ -201,6 +201,19 @@ export class Servers {
   }
 
   /**
+   * Live and dead row versions of the services' tables (PostgreSQL's statistics), most dead first. With
+   * autovacuum off, dead versions of updated rows pile up from run to run: a state worth reporting.
+   */
+  async tableStats(): Promise<Array<{ table: string; live: number; dead: number }>> {
+    const rows = await this.query<{ table: string; live: string; dead: string }>(
+      `SELECT schemaname || '.' || relname AS table, n_live_tup AS live, n_dead_tup AS dead
+       FROM pg_stat_user_tables WHERE schemaname = ANY($1) ORDER BY n_dead_tup DESC, relname`,
+      [SERVICE_SCHEMAS],
+    );
+    return rows.map((row) => ({ table: row.table, live: Number(row.live), dead: Number(row.dead) }));
+  }
+
+  /**
    * PostgreSQL server processes doing this bench's work: every postgres process but the client backends
    * of other databases (other people's tests), which `otherPostgresPids` lists.
    */
