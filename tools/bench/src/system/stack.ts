@@ -56,6 +56,10 @@ export class SystemStack {
       });
     }
     const apps = launched as Record<StackApp, LaunchedApp>;
+    // Last resort should this process end without its cleanup (a crash): take the services with it.
+    process.once('exit', () => {
+      for (const app of Object.values(apps)) if (app.process.exitCode === null) app.process.kill('SIGTERM');
+    });
     const options = { timeoutMs: 30_000 };
     const conversations = createConversationClient(apps['conversation-service'].address, options);
     const messages = createMessageClient(apps['message-service'].address, options);
