@@ -16,7 +16,10 @@ module.exports = {
       compiler: 'tsc',
       main: './src/events.ts',
       outputFileName: 'events.js',
-      additionalEntryPoints: [{ entryName: 'message-send', entryPath: './src/message-send.ts' }],
+      additionalEntryPoints: [
+        { entryName: 'message-send', entryPath: './src/message-send.ts' },
+        { entryName: 'system', entryPath: './src/system.ts' },
+      ],
       tsConfig: './tsconfig.json',
       optimization: false,
       outputHashing: 'none',

@@ -12,6 +12,7 @@ import { RawSend, readSendOneSql, type RawProtocol } from './message/raw-send';
 import { measureRemovalLag, type RemovalResult } from './message/removal';
 import { evaluateTargets, printSummary, type SendLevel } from './message/report';
 import { describeServers, now, Stack, type BenchGroup } from './message/stack';
+import { classifyError } from './support/closed-loop';
 import { BenchAbort, runBenchmark, type Deadline } from './support/harness';
 import { describeMachine } from './support/machine';
 import { parseOptions } from './support/options';
@@ -157,7 +158,7 @@ void runBenchmark('bench:messages', options.timeout * 1_000, async ({ deadline, 
         }
         throw new Error('a Send with an empty text was accepted');
       },
-      classify,
+      classify: classifyError,
     });
   }
 
@@ -222,13 +223,6 @@ void runBenchmark('bench:messages', options.timeout * 1_000, async ({ deadline, 
 
 function step(text: string): void {
   process.stdout.write(`▶ ${text}\n`);
-}
-
-function classify(error: unknown): string {
-  const code = (error as ServiceError)?.code;
-  if (typeof code === 'number') return status[code] ?? `gRPC ${code}`;
-  if (typeof code === 'string') return `PostgreSQL ${code}`;
-  return error instanceof Error ? error.name : 'non-Error';
 }
 
 /** Loads the two history conversations, then measures List on each (first page and a middle page). */
@@ -303,7 +297,7 @@ async function measureLevel(
         data: { text: TEXT },
       });
     },
-    classify,
+    classify: classifyError,
   });
   const outboxBacklogAtEnd = await stack.unsentOutbox();
   const relayCatchUpSeconds = round((await stack.waitForRelay(deadline, 'the Sends')) / 1_000);
@@ -325,7 +319,7 @@ async function measureLevel(
           const { conversationId, userId } = pick();
           await raw.send(conversationId, userId, TEXT);
         },
-        classify,
+        classify: classifyError,
       });
     } finally {
       await raw.close();

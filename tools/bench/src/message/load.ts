@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { runClosedLoop } from '../support/closed-loop';
 import type { Deadline } from '../support/harness';
 import { CpuMeter, pidsNamed, type CpuUse } from '../support/machine';
-import { perSecond, round, summarise, type Summary } from '../support/stats';
-import { now, type Stack } from './stack';
+import { round, type Summary } from '../support/stats';
+import type { Stack } from './stack';
 
-/** One closed-loop run: `concurrency` workers, each starting its next call when the last one returned. */
+/** One closed-loop run (`runClosedLoop`) with what the service, PostgreSQL and NATS did meanwhile. */
 export interface LoadResult {
   concurrency: number;
   /** Length of the measured window (after the warm-up). */
@@ -34,69 +35,17 @@ export interface LoadPlan {
 }
 
 export async function closedLoop(plan: LoadPlan): Promise<LoadResult> {
-  const latencies: number[] = [];
-  const errors: Record<string, number> = {};
-  let warmupCalls = 0;
-  const startedAt = now();
-  const windowStart = startedAt + plan.warmupMs;
-  const windowEnd = windowStart + plan.measureMs;
-  let observation: Promise<Observation> | undefined;
-  let finished: Promise<ObservedActivity> | undefined;
-  const startTimer = setTimeout(() => (observation = Observation.start(plan.stack)), plan.warmupMs);
-  const endTimer = setTimeout(
-    () => (finished = observation?.then((started) => started.finish())),
-    plan.warmupMs + plan.measureMs,
-  );
-  // One worker failing (the deadline, an interruption) stops the others before the caller cleans up.
-  let stopped = false;
-  const worker = async (index: number) => {
-    for (let calls = 0; !stopped && now() < windowEnd; calls += 1) {
-      if (calls % 50 === 0) plan.deadline.check(`running ${plan.name} at concurrency ${plan.concurrency}`);
-      const started = now();
-      try {
-        await plan.call(index);
-        const done = now();
-        if (started >= windowStart && done <= windowEnd) latencies.push(done - started);
-        else if (done < windowStart) warmupCalls += 1;
-      } catch (error) {
-        const kind = plan.classify(error);
-        errors[kind] = (errors[kind] ?? 0) + 1;
-        await sleep(5);
-      }
-    }
-  };
-  try {
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: plan.concurrency }, (_, index) =>
-        worker(index).catch((error: unknown) => {
-          stopped = true;
-          throw error;
-        }),
-      ),
-    );
-    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
-    if (failed) {
-      // Stop the sampler of a window that started, before the caller closes what it queries.
-      await observation?.then((started) => started.finish()).catch(() => undefined);
-      throw failed.reason;
-    }
-  } finally {
-    clearTimeout(startTimer);
-    clearTimeout(endTimer);
-  }
-  // The last calls return a little after the window: the end timer has fired by then.
-  const activity = await (finished ?? observation?.then((started) => started.finish()));
-  if (!activity) throw new Error(`${plan.name}: the measured window never started`);
+  const result = await runClosedLoop({ ...plan, observe: () => Observation.start(plan.stack) });
   return {
-    concurrency: plan.concurrency,
-    seconds: round(plan.measureMs / 1_000),
-    completed: latencies.length,
-    perSecond: perSecond(latencies.length, plan.measureMs),
-    latencyMs: summarise(latencies),
-    warmupCalls,
-    errors,
-    cpu: activity.cpu,
-    database: activity.database,
+    concurrency: result.concurrency,
+    seconds: result.seconds,
+    completed: result.completed,
+    perSecond: result.perSecond,
+    latencyMs: result.latencyMs,
+    warmupCalls: result.warmupCalls,
+    errors: result.errors,
+    cpu: result.observed.cpu,
+    database: result.observed.database,
   };
 }
 

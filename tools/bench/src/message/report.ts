@@ -1,3 +1,4 @@
+import { totalErrors } from '../support/closed-loop';
 import type { MachineInfo } from '../support/machine';
 import { round } from '../support/stats';
 import { formatTable, heading } from '../support/table';
@@ -77,10 +78,6 @@ function historySizes(history: HistoryResult): [string, string] {
     string,
     string,
   ];
-}
-
-export function totalErrors(result: LoadResult): number {
-  return Object.values(result.errors).reduce((sum, count) => sum + count, 0);
 }
 
 export function printSummary(result: {

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 
 import pg from 'pg';
 
@@ -13,7 +11,7 @@ import { UNPUBLISHED_EVENTS_SQL } from '@chat/messaging';
 import { EventPublisher, launchApp, workspaceRoot, type LaunchedApp } from '@chat/testing-services';
 
 import { provisionBenchServers, type Cleanup, type Deadline } from '../support/harness';
-import { postgresSettings } from '../support/machine';
+import { describeServers as describeMachineServers } from '../support/machine';
 
 export const now = (): number => performance.now();
 
@@ -202,21 +200,10 @@ export class Stack {
 }
 
 /** Server and machine facts for the report; each command bounded in time. */
-export async function describeServers(stack: Stack) {
-  const run = promisify(execFile);
-  const version = async (command: string, args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(command, args, { timeout: 5_000 });
-      return (stdout || stderr).trim().split('\n')[0] ?? 'unknown';
-    } catch {
-      return 'unknown';
-    }
-  };
-  return {
-    psql: await version('psql', ['--version']),
-    natsServer: await version('nats-server', ['--version']),
-    postgres: await postgresSettings(async (sql, params) => (await stack.admin.query(sql, params)).rows),
-  };
+export function describeServers(stack: Stack) {
+  return describeMachineServers(
+    async <R>(sql: string, params: unknown[]) => (await stack.admin.query(sql, params)).rows as R[],
+  );
 }
 
 /**

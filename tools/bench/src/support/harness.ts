@@ -143,6 +143,10 @@ export async function runBenchmark(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Output piped into a reader that went away (`| head`): stop and clean up rather than crash on EPIPE.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', () => deadline.abort('its output was closed'));
+  }
   // A promise nobody awaited failed (a publish after the run already failed): stop rather than crash
   // without cleanup.
   process.on('unhandledRejection', (reason) => {

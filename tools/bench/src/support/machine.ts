@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { promisify } from 'node:util';
 
 /** What a result was measured on, as far as Node can see it. */
 export interface MachineInfo {
@@ -149,4 +151,36 @@ export async function postgresSettings(
   return Object.fromEntries(
     rows.map((row) => [row.name, row.unit ? `${row.setting} × ${row.unit}` : row.setting]),
   );
+}
+
+/** A pg-style query function: `(sql, params) → rows`. */
+export type RowsQuery = <R>(sql: string, params: unknown[]) => Promise<R[]>;
+
+/** The first line a command prints for `args` (`--version`), or `unknown`; bounded in time. */
+export async function commandVersion(command: string, args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(command, args, { timeout: 5_000 });
+    return (stdout || stderr).trim().split('\n')[0] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Server facts for a report: the psql and nats-server versions, and `REPORTED_POSTGRES_SETTINGS`. */
+export async function describeServers(query: RowsQuery) {
+  return {
+    psql: await commandVersion('psql', ['--version']),
+    natsServer: await commandVersion('nats-server', ['--version']),
+    postgres: await postgresSettings((sql, params) => query(sql, params)),
+  };
+}
+
+/** Resident memory of a process in MiB (`VmRSS`), or null when it is gone or there is no /proc. */
+export function residentMiB(pid: number): number | null {
+  try {
+    const kib = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kib === undefined ? null : Math.round((Number(kib) / 1024) * 10) / 10;
+  } catch {
+    return null;
+  }
 }

@@ -5,13 +5,14 @@ export interface Summary {
   mean: number;
   p50: number;
   p90: number;
+  p95: number;
   p99: number;
   max: number;
 }
 
 /** Nearest-rank percentiles (p99 of 5,000 values is the 4,950th smallest). Zeros for an empty sample. */
 export function summarise(values: readonly number[]): Summary {
-  if (values.length === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+  if (values.length === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0 };
   const sorted = Float64Array.from(values).sort();
   const rank = (p: number) =>
     sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
@@ -23,6 +24,7 @@ export function summarise(values: readonly number[]): Summary {
     mean: round(sum / sorted.length),
     p50: round(rank(0.5)),
     p90: round(rank(0.9)),
+    p95: round(rank(0.95)),
     p99: round(rank(0.99)),
     max: round(sorted[sorted.length - 1]!),
   };

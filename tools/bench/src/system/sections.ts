@@ -1,0 +1,21 @@
+import { ceilingSection } from './ceiling';
+import { closedSection } from './closed';
+import { groupsSection } from './groups';
+import { openSection } from './open';
+import type { SectionName } from './options';
+import { peerSection } from './peer';
+import type { Section } from './section';
+import { systemSection } from './system-figures';
+
+/**
+ * Every section by name. They run in the order of `SECTION_NAMES` (options.ts), and the summary table
+ * lists their rows in that order too.
+ */
+export const SECTIONS: Record<SectionName, Section<unknown>> = {
+  closed: closedSection as Section<unknown>,
+  peer: peerSection as Section<unknown>,
+  ceiling: ceilingSection as Section<unknown>,
+  open: openSection as Section<unknown>,
+  groups: groupsSection as Section<unknown>,
+  system: systemSection as Section<unknown>,
+};
