@@ -2,6 +2,7 @@ import type { ServiceDefinition } from '@chat/grpc';
 import { AppModule } from './app.module';
 import { MembershipConsumers } from './consumers/membership.consumers';
 import { messageConfig } from './message-settings';
+import { MESSAGE_STATEMENTS } from './persistence/message-repository';
 import { migrations } from './persistence/migrations';
 
 /** message-service: messages and the membership projection (ARCHITECTURE §1). */
@@ -17,4 +18,5 @@ export const messageService: ServiceDefinition<typeof messageConfig> = {
   // Every event of conversation-service and group-service (their sequences run across both families);
   // its own message.* events, one per Send, are not delivered back to it.
   eventFamilies: ['conversation', 'group'],
+  statements: MESSAGE_STATEMENTS,
 };

@@ -5,7 +5,7 @@ import { checkGrpcHealth } from './health-client';
 import { createLogger } from './logger';
 import { openDataSource, startService, type ServiceDefinition } from './service-runtime';
 
-const USAGE = 'usage: node main.js [serve | migrate | healthcheck]';
+const USAGE = 'usage: node main.js [serve | migrate | healthcheck | statements]';
 
 export function loadServiceConfig<Extra extends z.ZodRawShape>(
   definition: ServiceDefinition<Extra>,
@@ -17,7 +17,8 @@ export function loadServiceConfig<Extra extends z.ZodRawShape>(
 /**
  * The whole of an app's main.ts: `serve` (default) runs the service until SIGTERM or
  * SIGINT, `migrate` applies the schema's migrations and exits, `healthcheck` exits 0
- * when the local server reports SERVING (for container health checks).
+ * when the local server reports SERVING (for container health checks), `statements` prints the
+ * SQL of the service's hot paths as JSON (to EXPLAIN them; the benchmarks' raw-SQL ceiling runs them).
  */
 export async function runService<Extra extends z.ZodRawShape>(
   definition: ServiceDefinition<Extra>,
@@ -35,6 +36,10 @@ export async function runService<Extra extends z.ZodRawShape>(
   const logger = createLogger(definition.name, config.logLevel);
 
   switch (command) {
+    case 'statements': {
+      process.stdout.write(`${JSON.stringify(definition.statements ?? {}, null, 2)}\n`);
+      break;
+    }
     case 'healthcheck': {
       const host = config.grpcHost === '0.0.0.0' ? '127.0.0.1' : config.grpcHost;
       const status = await checkGrpcHealth(`${host}:${config.grpcPort}`).catch(

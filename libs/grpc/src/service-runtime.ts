@@ -55,6 +55,8 @@ export interface ServiceDefinition<Extra extends z.ZodRawShape = Record<string, 
   eventFamilies?: readonly string[];
   /** Service-specific environment variables. */
   extraConfig?: Extra;
+  /** The SQL of the service's hot paths by name, printed by `main.js statements` (EXPLAIN, benchmarks). */
+  statements?: Readonly<Record<string, string>>;
 }
 
 /** A running service; `close()` shuts it down gracefully. */

@@ -197,6 +197,14 @@ const statements = {
   ),
 };
 
+/** The hot statements' text, by name: `main.js statements` prints them (EXPLAIN, the benchmarks' ceiling). */
+export const MESSAGE_STATEMENTS: Readonly<Record<string, string>> = {
+  'send-one': SEND_ONE_SQL,
+  'send-many': SEND_MANY_SQL,
+  page: statements.page.text,
+  membership: statements.membership.text,
+};
+
 /** SQL for messages and the membership projection; every function runs in the caller's transaction. */
 export const messageRepository = {
   /** A lone Send, one autocommit statement (`SEND_ONE_SQL`): what it did, and why when it refused. */

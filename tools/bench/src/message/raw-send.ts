@@ -1,30 +1,36 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 
 import pg from 'pg';
 
 import { createEvent, EventType } from '@chat/contract';
 import { outboxRow } from '@chat/messaging';
-import { workspaceRoot } from '@chat/testing-services';
+import { bundlePath, workspaceRoot } from '@chat/testing-services';
 
 import { BenchAbort } from '../support/harness';
 import { SCHEMA } from './stack';
 
-const REPOSITORY_FILE = 'apps/message-service/src/persistence/message-repository.ts';
-
 /**
- * The statement of a lone Send, `SEND_ONE_SQL` of apps/message-service/src/persistence/message-repository.ts
- * (what `messageRepository.sendOne` runs), read from that file: tools may not import apps, and a copy could
- * drift from what the service runs.
+ * The statement of a lone Send, as the built message-service runs it (`messageRepository.sendOne`):
+ * `node dist/apps/message-service/main.js statements` prints the service's hot statements. Tools may not
+ * import apps, and a copy could drift from what the service runs.
  */
-export function readSendOneSql(): string {
-  const source = readFileSync(path.join(workspaceRoot, REPOSITORY_FILE), 'utf8');
-  // The literal as written: no `${…}` and no escapes, so its source text is its value.
-  const statement = /const SEND_ONE_SQL = `((?:[^`\\$]|\$(?!\{))*)`;/.exec(source)?.[1];
-  if (!statement) {
+export function readSendOneSql(app = 'message-service'): string {
+  const result = spawnSync(process.execPath, [bundlePath(app), 'statements'], {
+    cwd: workspaceRoot,
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '' },
+  });
+  let statement: unknown;
+  try {
+    statement = (JSON.parse(result.stdout) as Record<string, unknown>)['send-one'];
+  } catch {
+    statement = undefined;
+  }
+  if (typeof statement !== 'string') {
     throw new BenchAbort(
-      `Could not find SEND_ONE_SQL (a template literal without ${'${…}'} or escapes) in ${REPOSITORY_FILE}`,
+      `dist/apps/${app}/main.js statements printed no "send-one" statement (exit ${result.status}): ` +
+        `${(result.stderr || result.stdout).slice(0, 300)}`,
     );
   }
   return statement;

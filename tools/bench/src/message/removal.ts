@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { status, type ServiceError } from '@grpc/grpc-js';
@@ -24,11 +23,6 @@ export interface RemovalResult {
   acceptedAfterT0: Summary;
   /** Publish → JetStream acknowledgement (before t0, not part of the lag). */
   publishAckMs: Summary;
-  /**
-   * t0 → the consumer's transaction began (`inbox.applied_at`, the transaction's start time; the
-   * wall clocks of this process and PostgreSQL are the same machine's). Delivery to the consumer.
-   */
-  consumerBeganMs: Summary;
   /** Samples whose very first Send after t0 was already denied (lag under one poll). */
   deniedAtFirstPoll: number;
   errors: Record<string, number>;
@@ -54,7 +48,6 @@ export async function measureRemovalLag(
   const deniedCall: number[] = [];
   const accepted: number[] = [];
   const publishAck: number[] = [];
-  const t0Wall = new Map<string, number>();
   const errors: Record<string, number> = {};
   let deniedAtFirstPoll = 0;
   const capacity = groups.length * Math.max(0, groups[0]!.members.length - 2);
@@ -72,7 +65,7 @@ export async function measureRemovalLag(
     await send(); // a member now: the removal below is what denies them
 
     const publishStarted = now();
-    const event = await stack.publisher.publish('group-service', EventType.MemberRemoved, group.id, {
+    await stack.publisher.publish('group-service', EventType.MemberRemoved, group.id, {
       conversationId: group.id,
       userId,
       reason: 'removed',
@@ -82,7 +75,6 @@ export async function measureRemovalLag(
     });
     const t0 = now();
     publishAck.push(t0 - publishStarted);
-    t0Wall.set(event.id, performance.timeOrigin + t0);
 
     let acceptedIssuedAt = t0;
     let acceptedCount = 0;
@@ -114,12 +106,6 @@ export async function measureRemovalLag(
     }
   }
 
-  const { rows } = await stack.admin.query<{ event_id: string; began: string }>(
-    `SELECT event_id, extract(epoch FROM applied_at) * 1000 AS began FROM inbox WHERE event_id = ANY($1::uuid[])`,
-    [[...t0Wall.keys()]],
-  );
-  const consumerBegan = rows.map((row) => Number(row.began) - t0Wall.get(row.event_id)!);
-
   return {
     samples: options.samples,
     pollIntervalMs: options.pollMs,
@@ -129,7 +115,6 @@ export async function measureRemovalLag(
     deniedCallMs: summarise(deniedCall),
     acceptedAfterT0: summarise(accepted),
     publishAckMs: summarise(publishAck),
-    consumerBeganMs: summarise(consumerBegan),
     deniedAtFirstPoll,
     errors,
   };

@@ -251,7 +251,6 @@ export function printSummary(result: {
       formatTable(
         ['ms after the JetStream ack (t0)', 'p50', 'p90', 'p99', 'max'],
         [
-          row('consumer transaction began', removal.consumerBeganMs),
           row('last accepted Send issued', removal.lastAcceptedMs),
           row('first denied Send issued (lag)', removal.lagMs),
           row('denial received by the client', removal.deniedAnswerMs),

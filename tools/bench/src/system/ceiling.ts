@@ -50,8 +50,8 @@ export interface CeilingResult {
 }
 
 /**
- * The raw-SQL ceiling: pgbench running message-service's lone-Send statement (`SEND_ONE_SQL`, read from
- * the service's source at run time) as its only transaction, one autocommit statement, in the bench's
+ * The raw-SQL ceiling: pgbench running message-service's lone-Send statement (`send-one`, as the built
+ * service prints it with `main.js statements`) as its only transaction, one autocommit statement, in the bench's
  * database with search_path=message_service: a random member of a random ceiling conversation sends
  * 100 characters; ids from gen_random_uuid(), created_at now(), a MessageSent envelope literal. For each
  * level and protocol: a warm-up run, then the measured run (-n -T seconds -j 2 -c clients -l).

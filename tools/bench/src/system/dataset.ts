@@ -320,17 +320,15 @@ async function bulkLoad(
         [ids, perConversation, started, stepMs],
       );
       const last = new Date(started.getTime() + perConversation * stepMs);
+      // The inbox projection's view of them, as its consumer would have left it (no per-message rows:
+      // these conversations' messages predate its message index, which its read state allows for).
       await client.query(
-        `INSERT INTO conversation_service.conversation_activity (conversation_id, last_message_at)
-         SELECT id, $2 FROM unnest($1::uuid[]) AS c(id)
+        `INSERT INTO conversation_service.conversation_activity (conversation_id, last_message_at, last_seq)
+         SELECT id, $2, $3 FROM unnest($1::uuid[]) AS c(id)
          ON CONFLICT (conversation_id) DO UPDATE SET
-           last_message_at = GREATEST(conversation_activity.last_message_at, EXCLUDED.last_message_at)`,
-        [ids, last],
-      );
-      await client.query(
-        `UPDATE conversation_service.conversation_members SET activity_at = $2
-         WHERE conversation_id = ANY($1::uuid[]) AND activity_at < $2`,
-        [ids, last],
+           last_message_at = GREATEST(conversation_activity.last_message_at, EXCLUDED.last_message_at),
+           last_seq = GREATEST(conversation_activity.last_seq, EXCLUDED.last_seq)`,
+        [ids, last, perConversation],
       );
       await client.query('COMMIT');
     } catch (error) {
