@@ -4,12 +4,15 @@ import { InboxProjection } from './consumers/inbox-projection';
 import type { ConversationConfig } from './conversation-config';
 import { ConversationGrpcController } from './conversation.grpc-controller';
 import { MessageHistory } from './message-history/message-history';
+import { UpdateFeed } from './live/update-feed';
+import { UPDATE_CURSORS, UpdateCursors } from './live/update-cursors';
 import { INBOX_PAGE_TOKENS, InboxPageTokens } from './paging/inbox-page-tokens';
 import { CreateDirectConversation } from './use-cases/create-direct-conversation';
 import { GetConversation } from './use-cases/get-conversation';
 import { ListConversations } from './use-cases/list-conversations';
 import { ListMessages } from './use-cases/list-messages';
 import { MarkRead } from './use-cases/mark-read';
+import { SubscribeToUpdates } from './use-cases/subscribe';
 
 @Module({
   controllers: [ConversationGrpcController],
@@ -19,6 +22,13 @@ import { MarkRead } from './use-cases/mark-read';
       inject: [SERVICE_CONFIG],
       useFactory: (config: ConversationConfig) => new InboxPageTokens(new PageTokens(config.pageTokenSecret)),
     },
+    {
+      provide: UPDATE_CURSORS,
+      inject: [SERVICE_CONFIG],
+      useFactory: (config: ConversationConfig) => new UpdateCursors(new PageTokens(config.pageTokenSecret)),
+    },
+    UpdateFeed,
+    SubscribeToUpdates,
     MessageHistory,
     CreateDirectConversation,
     ListConversations,

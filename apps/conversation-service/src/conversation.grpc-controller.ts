@@ -1,4 +1,5 @@
-import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Metadata, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import type { Observable } from 'rxjs';
 import { Controller, Inject } from '@nestjs/common';
 import {
   ConversationServiceControllerMethods,
@@ -10,6 +11,8 @@ import {
   type MarkReadRequest,
   type MessageList,
   type ReadState,
+  type SubscribeRequest,
+  type Update,
   type Status,
   type UserId,
 } from '@chat/contract';
@@ -22,7 +25,9 @@ import { CreateDirectConversation } from './use-cases/create-direct-conversation
 import { GetConversation } from './use-cases/get-conversation';
 import { ListConversations } from './use-cases/list-conversations';
 import { ListMessages } from './use-cases/list-messages';
+import { UPDATE_CURSORS, type UpdateCursors } from './live/update-cursors';
 import { MarkRead } from './use-cases/mark-read';
+import { SubscribeToUpdates } from './use-cases/subscribe';
 
 function conversationData(conversation: ConversationView): ConversationData {
   return {
@@ -53,6 +58,8 @@ export class ConversationGrpcController implements ConversationServiceController
     private readonly getConversation: GetConversation,
     private readonly listMessages: ListMessages,
     private readonly markReadUseCase: MarkRead,
+    private readonly subscribeToUpdates: SubscribeToUpdates,
+    @Inject(UPDATE_CURSORS) private readonly cursors: UpdateCursors,
   ) {}
 
   async health(): Promise<Status> {
@@ -88,6 +95,19 @@ export class ConversationGrpcController implements ConversationServiceController
       userId: parseUserId(request.userId),
       seq: parseSeq(request.seq, 'seq'),
     });
+  }
+
+  /** A server stream: the use case writes to the call itself (bounded, with flow control). */
+  subscribe(
+    request: SubscribeRequest,
+    _metadata?: Metadata,
+    call?: ServerWritableStream<unknown, Update>,
+  ): Observable<Update> {
+    const userId = parseUserId(request.userId);
+    return this.subscribeToUpdates.execute(
+      { userId, cursor: this.cursors.parse(request.cursor, userId) },
+      call!,
+    );
   }
 
   async get(request: GetConversationRequest): Promise<ConversationData> {

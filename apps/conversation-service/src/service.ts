@@ -2,6 +2,8 @@ import type { ServiceDefinition } from '@chat/grpc';
 import { AppModule } from './app.module';
 import { InboxProjection } from './consumers/inbox-projection';
 import { conversationConfig } from './conversation-config';
+import { UpdateFeed } from './live/update-feed';
+import { INBOX_STATEMENTS } from './persistence/inbox-repository';
 import { migrations } from './persistence/migrations';
 
 /** conversation-service: direct conversations and every user's inbox (ARCHITECTURE §1). */
@@ -14,4 +16,6 @@ export const conversationService: ServiceDefinition<typeof conversationConfig> =
   migrations,
   eventHandlers: InboxProjection,
   extraConfig: conversationConfig,
+  liveStreams: UpdateFeed,
+  statements: INBOX_STATEMENTS,
 };

@@ -152,8 +152,8 @@ export class GroupStory {
   }
 
   /** A MessageSent from message-service. */
-  async messageSent(senderId: string, createdAt: Date = new Date()) {
-    return messageSent(this.feed, this.id, senderId, createdAt);
+  async messageSent(senderId: string, createdAt: Date = new Date(), text?: string) {
+    return messageSent(this.feed, this.id, senderId, createdAt, text);
   }
 
   owner(): string {
@@ -176,6 +176,7 @@ export function messageSent(
   conversationId: string,
   senderId: string,
   createdAt: Date = new Date(),
+  text?: string,
 ): Promise<ChatEvent<typeof EventType.MessageSent>> {
   const seq = (messageSeqs.get(conversationId) ?? 0) + 1;
   messageSeqs.set(conversationId, seq);
@@ -184,7 +185,7 @@ export function messageSent(
     messageId: randomUUID(),
     seq,
     senderId,
-    text: `message ${seq}`,
+    text: text ?? `message ${seq}`,
     createdAt: createdAt.toISOString(),
   });
 }

@@ -252,11 +252,20 @@ describe('conversation-service over gRPC', () => {
 });
 
 describe('conversation-service configuration', () => {
-  it('defaults MESSAGE_SERVICE_URL to the local message-service and its deadline to 5 s', () => {
+  it('defaults MESSAGE_SERVICE_URL to the local message-service, its deadline to 5 s, and Subscribe’s settings', () => {
     expect(loadServiceConfig(conversationService, {}).extra).toEqual({
       MESSAGE_SERVICE_URL: '127.0.0.1:50052',
       MESSAGE_SERVICE_TIMEOUT_MS: 5_000,
+      SUBSCRIBE_BUFFER: 1_000,
+      SUBSCRIBE_RETENTION_MS: 86_400_000,
+      SUBSCRIBE_PRUNE_INTERVAL_MS: 60_000,
     });
+  });
+
+  it('refuses a SUBSCRIBE_BUFFER that is not a whole number of updates, naming the variable', () => {
+    expect(() => loadServiceConfig(conversationService, { SUBSCRIBE_BUFFER: '0' })).toThrow(
+      /SUBSCRIBE_BUFFER must be between 1 and 100000/,
+    );
   });
 
   it('refuses a MESSAGE_SERVICE_URL that is not host:port, naming the variable', () => {

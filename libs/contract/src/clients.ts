@@ -1,6 +1,19 @@
-import { credentials, loadPackageDefinition, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  loadPackageDefinition,
+  Metadata,
+  type Client,
+  type ClientReadableStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import type { Observable } from 'rxjs';
-import type { ConversationServiceClient, GroupServiceClient, MessageServiceClient } from './generated/chat';
+import type {
+  ConversationServiceClient,
+  GroupServiceClient,
+  MessageServiceClient,
+  SubscribeRequest,
+  Update,
+} from './generated/chat';
 import { CHAT_PACKAGE, loadChatPackageDefinition } from './proto';
 
 export interface CallOptions {
@@ -22,11 +35,21 @@ export interface ChatClientOptions {
   timeoutMs?: number;
 }
 
-export type ConversationClient = PromiseClient<ConversationServiceClient> & { close(): void };
+export type ConversationClient = Omit<PromiseClient<ConversationServiceClient>, 'subscribe'> & {
+  /**
+   * The server stream of the user's live updates (a Node readable in object mode: `for await` over it,
+   * `cancel()` to leave). No deadline unless `timeoutMs` is given.
+   */
+  subscribe(request: Partial<SubscribeRequest>, options?: CallOptions): ClientReadableStream<Update>;
+  close(): void;
+};
 export type MessageClient = PromiseClient<MessageServiceClient> & { close(): void };
 export type GroupClient = PromiseClient<GroupServiceClient> & { close(): void };
 
 type ServiceName = 'ConversationService' | 'MessageService' | 'GroupService';
+
+/** Server-streaming RPCs: their client method returns the stream, not a promise. */
+const STREAMING = new Set(['subscribe']);
 type RawCall = (
   request: unknown,
   metadata: Metadata,
@@ -56,6 +79,15 @@ function createClient<C>(
       if (typeof property !== 'string' || property === 'then') return undefined;
       const method = (raw as unknown as Record<string, RawCall | undefined>)[property];
       if (typeof method !== 'function') return undefined;
+      if (STREAMING.has(property)) {
+        return (request: unknown, callOptions: CallOptions = {}) =>
+          (method as unknown as (request: unknown, metadata: Metadata, options: object) => unknown).call(
+            raw,
+            request ?? {},
+            toMetadata(callOptions.metadata),
+            callOptions.timeoutMs ? { deadline: new Date(Date.now() + callOptions.timeoutMs) } : {},
+          );
+      }
       return (request: unknown, callOptions: CallOptions = {}) =>
         new Promise((resolve, reject) => {
           const deadline = new Date(Date.now() + (callOptions.timeoutMs ?? defaultTimeout));
@@ -75,7 +107,7 @@ export function createConversationClient(
   address: string,
   options: ChatClientOptions = {},
 ): ConversationClient {
-  return createClient<PromiseClient<ConversationServiceClient>>('ConversationService', address, options);
+  return createClient<ConversationClient>('ConversationService', address, options);
 }
 
 export function createMessageClient(address: string, options: ChatClientOptions = {}): MessageClient {

@@ -10,6 +10,8 @@ export enum ErrorKind {
   PermissionDenied = 'PERMISSION_DENIED',
   Unauthenticated = 'UNAUTHENTICATED',
   Unavailable = 'UNAVAILABLE',
+  /** A per-caller resource ran out (a subscriber that does not read filled its buffer). */
+  ResourceExhausted = 'RESOURCE_EXHAUSTED',
   Unimplemented = 'UNIMPLEMENTED',
 }
 
@@ -63,6 +65,10 @@ export class DomainError extends Error {
 
   static unavailable(code: string, message: string, options?: DomainErrorOptions): DomainError {
     return new DomainError(ErrorKind.Unavailable, code, message, options);
+  }
+
+  static resourceExhausted(code: string, message: string, options?: DomainErrorOptions): DomainError {
+    return new DomainError(ErrorKind.ResourceExhausted, code, message, options);
   }
 
   static unimplemented(code: string, message: string, options?: DomainErrorOptions): DomainError {

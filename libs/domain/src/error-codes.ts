@@ -21,6 +21,8 @@ export const RequestErrorCode = {
   InvalidRole: 'REQUEST.INVALID_ROLE',
   /** A message seq is negative or not a whole number. */
   InvalidSeq: 'REQUEST.INVALID_SEQ',
+  /** A Subscribe cursor that this stream did not return (altered, made up, or another user's). */
+  InvalidCursor: 'REQUEST.INVALID_CURSOR',
 } as const;
 export type RequestErrorCode = (typeof RequestErrorCode)[keyof typeof RequestErrorCode];
 

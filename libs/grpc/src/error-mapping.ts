@@ -15,6 +15,7 @@ const STATUS_BY_KIND: Record<ErrorKind, status> = {
   [ErrorKind.PermissionDenied]: status.PERMISSION_DENIED,
   [ErrorKind.Unauthenticated]: status.UNAUTHENTICATED,
   [ErrorKind.Unavailable]: status.UNAVAILABLE,
+  [ErrorKind.ResourceExhausted]: status.RESOURCE_EXHAUSTED,
   [ErrorKind.Unimplemented]: status.UNIMPLEMENTED,
 };
 

@@ -31,6 +31,11 @@ export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
 
 export type ChatServiceName = 'ConversationService' | 'MessageService' | 'GroupService';
 
+/** A provider holding long-lived streams (Subscribe): ended before the server shuts down, or it would wait for them. */
+export interface LiveStreams {
+  closeStreams(): Promise<void>;
+}
+
 /** Everything that makes an app an app; main.ts hands this to runService. */
 export interface ServiceDefinition<Extra extends z.ZodRawShape = Record<string, never>> {
   /** The app's name, e.g. 'group-service'; used in logs and as the NATS client name. */
@@ -55,6 +60,8 @@ export interface ServiceDefinition<Extra extends z.ZodRawShape = Record<string, 
   eventFamilies?: readonly string[];
   /** Service-specific environment variables. */
   extraConfig?: Extra;
+  /** The provider of the app's server streams, if any: its streams end (UNAVAILABLE) first at shutdown. */
+  liveStreams?: Type<LiveStreams>;
   /** The SQL of the service's hot paths by name, printed by `main.js statements` (EXPLAIN, benchmarks). */
   statements?: Readonly<Record<string, string>>;
 }
@@ -218,7 +225,10 @@ export async function startService<Extra extends z.ZodRawShape>(
     }
     await app.listen();
     if (consumer && definition.eventHandlers) {
-      consumer.setHandlers(app.get(definition.eventHandlers).handlers());
+      const handlerSet = app.get(definition.eventHandlers);
+      consumer.setHandlers(handlerSet.handlers(), {
+        ...(handlerSet.beforeCommit ? { beforeCommit: (manager) => handlerSet.beforeCommit!(manager) } : {}),
+      });
       await consumer.start();
     }
     relay.start();
@@ -241,6 +251,7 @@ export async function startService<Extra extends z.ZodRawShape>(
           grpcServer?.forceShutdown();
         }, config.shutdownTimeoutMs);
         try {
+          if (definition.liveStreams) await app.get(definition.liveStreams).closeStreams();
           await app.close();
         } finally {
           clearTimeout(forced);

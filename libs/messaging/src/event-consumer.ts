@@ -14,7 +14,7 @@ import { DomainError, ErrorKind } from '@chat/domain';
 import { GroupCommit, mapDatabaseError, type Settled } from '@chat/persistence';
 import { durablesOf, ensureDurables, waitUntilCaughtUp, type Durable } from './consumer-durables';
 import { publishDeadLetter } from './dead-letter';
-import type { EventHandlers } from './event-handlers';
+import type { ApplyHooks, EventHandlers } from './event-handlers';
 import { applyEvents, pruneDeadLetters, recordDeadLetter, type InboxOutcome } from './inbox';
 import { describeError, OutageLog } from './outage-log';
 
@@ -34,6 +34,8 @@ export interface EventConsumerOptions {
   subjectPrefix: string;
   /** The handlers; may also be given later with `setHandlers`, before `start`. */
   handlers?: EventHandlers;
+  /** What runs around the handlers in each transaction (`beforeCommit`); also settable with `setHandlers`. */
+  hooks?: ApplyHooks;
   logger: ConsumerLogger;
   /** Failed attempts of a handler on one event before it is dead-lettered (default 5). */
   maxAttempts?: number;
@@ -122,9 +124,11 @@ export class EventConsumer {
   private readonly slotWaiters: Array<() => void> = [];
   private pruneTimer: NodeJS.Timeout | undefined;
   private handlers: EventHandlers;
+  private hooks: ApplyHooks;
 
   constructor(private readonly options: EventConsumerOptions) {
     this.handlers = options.handlers ?? {};
+    this.hooks = options.hooks ?? {};
     this.js = jetstream(options.nats);
     this.maxAttempts = options.maxAttempts ?? 5;
     this.maxDeliver = Math.max(options.maxDeliver ?? 200, this.maxAttempts + 1);
@@ -145,8 +149,9 @@ export class EventConsumer {
     return this.options.name;
   }
 
-  setHandlers(handlers: EventHandlers): void {
+  setHandlers(handlers: EventHandlers, hooks: ApplyHooks = this.hooks): void {
     this.handlers = handlers;
+    this.hooks = hooks;
   }
 
   /** The durable JetStream consumers it reads, by name. */
@@ -300,6 +305,7 @@ export class EventConsumer {
         this.options.dataSource,
         deliveries.map(({ event }) => event),
         this.handlers,
+        this.hooks,
       );
       this.outage.recovered();
       return outcomes.map((value) => ({ ok: true, value }));
@@ -312,7 +318,7 @@ export class EventConsumer {
       const settled: Array<Settled<InboxOutcome>> = [];
       for (const { event } of deliveries) {
         try {
-          const [outcome] = await applyEvents(this.options.dataSource, [event], this.handlers);
+          const [outcome] = await applyEvents(this.options.dataSource, [event], this.handlers, this.hooks);
           settled.push({ ok: true, value: outcome! });
         } catch (alone) {
           settled.push({ ok: false, error: alone });

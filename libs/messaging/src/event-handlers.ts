@@ -22,6 +22,16 @@ export type EventHandlers = { [T in EventType]?: EventHandler<T> | BatchEventHan
 /** An app's consumers: a Nest provider that returns its handlers, named after the events. */
 export interface EventHandlerSet {
   handlers(): EventHandlers;
+  /**
+   * Runs last in every transaction that applied events, after the handlers and before the commit: to
+   * write what the handlers gathered in one go (conversation-service numbers its live updates here).
+   */
+  beforeCommit?(manager: EntityManager): Promise<void>;
+}
+
+/** What the inbox runs around the handlers of a batch. */
+export interface ApplyHooks {
+  beforeCommit?(manager: EntityManager): Promise<void>;
 }
 
 /** Runs a handler on events of its type, in the order given: one call for a batch handler, one per event otherwise. */

@@ -1,7 +1,13 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ChatEvent } from '@chat/contract';
-import { withTransaction } from '@chat/persistence';
-import { runHandler, type BatchEventHandler, type EventHandler, type EventHandlers } from './event-handlers';
+import { preparedStatement, queryPrepared, withTransaction } from '@chat/persistence';
+import {
+  runHandler,
+  type ApplyHooks,
+  type BatchEventHandler,
+  type EventHandler,
+  type EventHandlers,
+} from './event-handlers';
 
 /**
  * What became of one event: `applied` (its handler ran), `ignored` (no handler, but it took its place in
@@ -34,14 +40,16 @@ export function applyEvents(
   dataSource: DataSource,
   events: readonly ChatEvent[],
   handlers: EventHandlers,
+  hooks: ApplyHooks = {},
 ): Promise<InboxOutcome[]> {
-  return withTransaction(dataSource, (manager) => applyInTransaction(manager, events, handlers));
+  return withTransaction(dataSource, (manager) => applyInTransaction(manager, events, handlers, hooks));
 }
 
 async function applyInTransaction(
   manager: EntityManager,
   events: readonly ChatEvent[],
   handlers: EventHandlers,
+  hooks: ApplyHooks,
 ): Promise<InboxOutcome[]> {
   // Each conversation's events by sequence (a redelivery may come after its successor), keys sorted.
   const order = events
@@ -81,6 +89,7 @@ async function applyInTransaction(
     }
   }
   if (advanced.size > 0) await advanceWatermarks(manager, [...advanced.values()]);
+  if (outcomes.includes('applied')) await hooks.beforeCommit?.(manager);
   return outcomes;
 }
 
@@ -99,32 +108,42 @@ function takeRound(queues: Map<string, ChatEvent[]>): Map<ChatEvent['type'], Cha
   return round;
 }
 
-/** Locks (creating at 0 when absent) the watermark of each key, in key order; returns them. */
-async function lockWatermarks(manager: EntityManager, keys: string[]): Promise<Map<string, number>> {
-  const split = keys.map((key) => key.split('\u0000') as [string, string]);
-  const rows = (await manager.query(
+/** The inbox's two statements, prepared on each connection (they run in every batch). */
+const statements = {
+  lock: preparedStatement(
+    'messaging.inbox-lock',
     `INSERT INTO inbox_sequence (source, conversation_id, last_sequence)
      SELECT source, conversation_id, 0 FROM unnest($1::text[], $2::text[]) AS k(source, conversation_id)
      ORDER BY source, conversation_id
      ON CONFLICT (source, conversation_id) DO UPDATE SET last_sequence = inbox_sequence.last_sequence
      RETURNING source, conversation_id, last_sequence`,
+  ),
+  advance: preparedStatement(
+    'messaging.inbox-advance',
+    `UPDATE inbox_sequence s SET last_sequence = v.last_sequence
+     FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(source, conversation_id, last_sequence)
+     WHERE s.source = v.source AND s.conversation_id = v.conversation_id`,
+  ),
+};
+
+/** Locks (creating at 0 when absent) the watermark of each key, in key order; returns them. */
+async function lockWatermarks(manager: EntityManager, keys: string[]): Promise<Map<string, number>> {
+  const split = keys.map((key) => key.split('\u0000') as [string, string]);
+  const rows = await queryPrepared<{ source: string; conversation_id: string; last_sequence: string }>(
+    manager,
+    statements.lock,
     [split.map(([source]) => source), split.map(([, conversationId]) => conversationId)],
-  )) as Array<{ source: string; conversation_id: string; last_sequence: string }>;
+  );
   return new Map(rows.map((row) => [`${row.source}\u0000${row.conversation_id}`, Number(row.last_sequence)]));
 }
 
 /** Moves each key's watermark to the last event applied (or ignored) in this transaction. */
 async function advanceWatermarks(manager: EntityManager, lastEvents: ChatEvent[]): Promise<void> {
-  await manager.query(
-    `UPDATE inbox_sequence s SET last_sequence = v.last_sequence
-     FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(source, conversation_id, last_sequence)
-     WHERE s.source = v.source AND s.conversation_id = v.conversation_id`,
-    [
-      lastEvents.map((event) => event.source),
-      lastEvents.map((event) => event.subject),
-      lastEvents.map((event) => event.sequence),
-    ],
-  );
+  await queryPrepared(manager, statements.advance, [
+    lastEvents.map((event) => event.source),
+    lastEvents.map((event) => event.subject),
+    lastEvents.map((event) => event.sequence),
+  ]);
 }
 
 /**

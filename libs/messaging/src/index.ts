@@ -7,6 +7,7 @@ export * from './unit-of-work';
 export { EventConsumer, type ConsumerLogger, type EventConsumerOptions } from './event-consumer';
 export {
   runHandler,
+  type ApplyHooks,
   type BatchEventHandler,
   type EventHandler,
   type EventHandlers,

@@ -98,27 +98,41 @@ describe('withTransaction', () => {
   it('runs a serializable transaction again after a serialization failure', async () => {
     await dataSource.query('INSERT INTO counters VALUES (1, 0)');
     let attempts = 0;
-    let bothRead!: () => void;
-    const firstReadDone = new Promise<void>((resolve) => (bothRead = resolve));
+    let firstRead!: () => void;
+    const readByFirst = new Promise<void>((resolve) => (firstRead = resolve));
+    let secondCommitted!: () => void;
+    const committedBySecond = new Promise<void>((resolve) => (secondCommitted = resolve));
+    const increment = (manager: EntityManager) =>
+      manager.query('UPDATE counters SET value = value + 1 WHERE id = 1') as Promise<unknown>;
 
-    // Two read-modify-write increments whose snapshots overlap: one of them must fail with 40001.
-    const increment = (waitForOther: boolean) =>
-      withTransaction(
-        dataSource,
-        async (manager) => {
-          attempts += 1;
-          const [{ value }] = (await manager.query('SELECT value FROM counters WHERE id = 1')) as [
-            { value: number },
-          ];
-          if (waitForOther) await firstReadDone;
-          else bothRead();
-          await manager.query('UPDATE counters SET value = $1 WHERE id = 1', [value + 1]);
-        },
-        { isolation: 'SERIALIZABLE' },
-      );
-    const concurrent = Promise.all([increment(true), increment(false)]);
-
-    await concurrent;
+    // The first reads, then waits while the second reads, writes and commits: the first's write then
+    // conflicts with what its snapshot saw (40001), and its second attempt succeeds.
+    const first = withTransaction(
+      dataSource,
+      async (manager) => {
+        attempts += 1;
+        const mine = attempts;
+        await manager.query('SELECT value FROM counters WHERE id = 1');
+        if (mine === 1) {
+          firstRead();
+          await committedBySecond;
+        }
+        await increment(manager);
+      },
+      { isolation: 'SERIALIZABLE' },
+    );
+    await readByFirst;
+    await withTransaction(
+      dataSource,
+      async (manager) => {
+        attempts += 1;
+        await manager.query('SELECT value FROM counters WHERE id = 1');
+        await increment(manager);
+      },
+      { isolation: 'SERIALIZABLE' },
+    );
+    secondCommitted();
+    await first;
 
     const [{ value }] = (await dataSource.query('SELECT value FROM counters WHERE id = 1')) as [
       { value: number },

@@ -9,3 +9,4 @@ export { EventPublisher } from './event-publisher';
 export { playStory, StoryError, type StoryClients, type StoryReporter, type StoryResult } from './story';
 export { launchStack, STACK_APPS, type RunningStack, type StackApp } from './stack-launcher';
 export { failureOf, statusOf, users } from './call-outcomes';
+export { UpdateWatcher } from './update-watcher';

@@ -24,6 +24,11 @@ export interface RunningStack {
    * same environment; resolves once it serves. `apps` holds the new process.
    */
   restart(app: StackApp, signal?: NodeJS.Signals): Promise<LaunchedApp>;
+  /**
+   * One more process of the app (a replica) on a port of its own, with the stack's environment and
+   * `env` on top; stopped with the stack.
+   */
+  replica(app: StackApp, env?: Record<string, string>): Promise<LaunchedApp>;
   /** Stops the three processes (SIGTERM), closes the clients, drops the database and stream. */
   stop(): Promise<void>;
 }
@@ -62,6 +67,11 @@ export async function launchStack(
       conversations,
       messages,
       groups,
+      replica: async (app, env = {}) => {
+        const extra = await launchApp(app, { ...envOf(app), GRPC_PORT: String(await freePort()), ...env });
+        launched.push(extra);
+        return extra;
+      },
       restart: async (app, signal = 'SIGKILL') => {
         const old = apps[app];
         const exited = new Promise((resolve) => old.process.once('exit', resolve));

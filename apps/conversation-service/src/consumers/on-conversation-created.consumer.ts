@@ -1,12 +1,15 @@
 import type { EntityManager } from 'typeorm';
 import type { ConversationCreated, EventType } from '@chat/contract';
 import type { EventHandler } from '@chat/messaging';
+import { conversationUpdate } from '../live/updates';
 import { inboxRepository } from '../persistence/inbox-repository';
+import { updateLog } from '../persistence/update-log';
 
 /**
- * Puts a new conversation, direct or group, in the inbox of each of its members.
- * Idempotent: what is there already stays as it is, so this service's own direct
- * ConversationCreated, applied by Create and then received from the stream, changes nothing.
+ * Puts a new conversation, direct or group, in the inbox of each of its members, and tells them
+ * (a live `conversation` update that starts their memberships). Idempotent: what is there already
+ * stays as it is, so this service's own direct ConversationCreated, applied by Create and then received
+ * from the stream, changes nothing and tells nobody again.
  */
 export async function projectConversationCreated(
   manager: EntityManager,
@@ -21,7 +24,10 @@ export async function projectConversationCreated(
     memberCount: new Set(data.members.map((member) => member.userId)).size,
     createdAt: data.createdAt,
   });
-  await inboxRepository.insertMembers(manager, data.conversationId, data.members);
+  const joined = await inboxRepository.insertMembers(manager, data.conversationId, data.members);
+  if (joined.length === 0) return;
+  const snapshot = await inboxRepository.snapshot(manager, data.conversationId);
+  if (snapshot) updateLog.stage(manager, conversationUpdate(snapshot, { joined }));
 }
 
 export const onConversationCreated: EventHandler<typeof EventType.ConversationCreated> = (event, manager) =>

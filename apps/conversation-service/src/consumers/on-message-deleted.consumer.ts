@@ -1,14 +1,16 @@
 import type { EventType } from '@chat/contract';
 import type { BatchEventHandler } from '@chat/messaging';
+import { messageUpdate } from '../live/updates';
 import { inboxRepository } from '../persistence/inbox-repository';
+import { updateLog } from '../persistence/update-log';
 
 /**
  * A deleted message no longer counts as unread: its entry in the message index becomes a tombstone, which
- * unread counts subtract when it lies after a reader's marker. An edit changes nothing of the read state.
+ * unread counts subtract when it lies after a reader's marker. Live: the message as a tombstone.
  */
 export const onMessageDeleted: BatchEventHandler<typeof EventType.MessageDeleted> = {
-  applyMany: (events, manager) =>
-    inboxRepository.recordDeletions(
+  async applyMany(events, manager) {
+    await inboxRepository.recordDeletions(
       manager,
       events.map(({ data }) => ({
         conversationId: data.conversationId,
@@ -17,5 +19,7 @@ export const onMessageDeleted: BatchEventHandler<typeof EventType.MessageDeleted
         // Events from before issue 16 lack the message's time; the deletion's is a later stand-in.
         sentAt: data.createdAt ?? data.deletedAt,
       })),
-    ),
+    );
+    for (const { data } of events) updateLog.stage(manager, messageUpdate({ kind: 'deleted', data }));
+  },
 };

@@ -1,6 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import type { MemberRole } from '@chat/contract';
 import { outboxSql, type OutboxRow } from '@chat/messaging';
+import { preparedStatement, queryPrepared } from '@chat/persistence';
+import { UPDATES_CHANNEL } from './update-log';
 
 /** A conversation of the inbox projection, direct or group, as one of its members sees it. */
 export interface ConversationRow {
@@ -76,6 +78,17 @@ export interface SentMessage {
   sentAt: string;
 }
 
+/** A read marker a batch of messages moved, and what its user has left unread. */
+export interface MovedMarker {
+  conversationId: string;
+  userId: string;
+  lastReadSeq: number;
+  unreadCount: number;
+}
+
+/** The conversation as all its members see it: ConversationRow without the member's own read state. */
+export type ConversationSnapshot = Omit<ConversationRow, 'lastReadSeq' | 'unreadCount'>;
+
 /** What MarkRead found and did: null when the conversation is unknown; `member` false when the user is not one. */
 export interface ReadResult {
   member: boolean;
@@ -139,7 +152,9 @@ const toConversation = (row: RawConversation): ConversationRow => ({
  * MarkRead in one statement: lock the member's row (concurrent MarkReads of one user wait for each other,
  * so each answers with the marker as it now is), move the marker to the seq asked for — 0 or past the
  * newest: the newest the projection knows — unless it is there already or further, record
- * ConversationRead in the outbox when it moved, and answer with the marker and the unread count.
+ * ConversationRead in the outbox and a live `read` update for the user's other devices when it moved
+ * (its position taken under `update_log`'s row lock, which the autocommit statement holds to its end),
+ * and answer with the marker and the unread count.
  * $1 conversation, $2 user, $3 seq; $4–$7 the event's id, type, subject and envelope.
  */
 const MARK_READ_SQL = `WITH member AS (
@@ -155,6 +170,15 @@ const MARK_READ_SQL = `WITH member AS (
     FROM wanted w
     WHERE m.conversation_id = $1 AND m.user_id = $2 AND m.last_read_seq < w.target
     RETURNING m.last_read_seq
+  ), state AS (
+    SELECT s.*, GREATEST(0, s.newest - s.marker - CASE WHEN s.newest > s.marker THEN (
+             SELECT count(*) FROM conversation_messages t
+             WHERE t.conversation_id = $1 AND t.deleted AND t.seq > s.marker
+           ) ELSE 0 END) AS unread_count
+    FROM (
+      SELECT w.newest, coalesce(mv.last_read_seq, w.old) AS marker, mv.last_read_seq IS NOT NULL AS moved
+      FROM wanted w LEFT JOIN moved mv ON true
+    ) s
   ), reserved AS (
     ${outboxSql.reserveSequences('(SELECT $1::text AS conversation_id, 1::bigint AS n FROM moved) AS read')}
   ), outboxed AS (
@@ -164,15 +188,20 @@ const MARK_READ_SQL = `WITH member AS (
                jsonb_set($7::jsonb, '{data,lastReadSeq}', to_jsonb(moved.last_read_seq)) AS envelope
         FROM reserved r, moved) AS read`,
     )}
-  ), state AS (
-    SELECT w.newest, coalesce(mv.last_read_seq, w.old) AS marker, mv.last_read_seq IS NOT NULL AS moved
-    FROM wanted w LEFT JOIN moved mv ON true
+  ), position AS (
+    UPDATE update_log SET last_position = last_position + 1 WHERE EXISTS (SELECT 1 FROM moved)
+    RETURNING last_position
+  ), live AS (
+    INSERT INTO updates (position, conversation_id, kind, user_ids, payload)
+    SELECT p.last_position, $1, 'read', ARRAY[$2::text], jsonb_build_object(
+             'conversationId', $1::text, 'userId', $2::text,
+             'lastReadSeq', s.marker, 'unreadCount', s.unread_count)
+    FROM position p, state s
   )
   SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1) AS known,
          s.marker IS NOT NULL AS member, coalesce(s.moved, false) AS moved, s.marker AS last_read_seq,
-         GREATEST(0, s.newest - s.marker - CASE WHEN s.newest > s.marker THEN (
-           SELECT count(*) FROM conversation_messages t WHERE t.conversation_id = $1 AND t.deleted AND t.seq > s.marker
-         ) ELSE 0 END) AS unread_count
+         s.unread_count,
+         (SELECT pg_notify('${UPDATES_CHANNEL}', p.last_position::text) FROM position p) AS notified
   FROM (SELECT 1) AS one LEFT JOIN state s ON true`;
 
 /**
@@ -205,7 +234,50 @@ const RECORD_MESSAGES_SQL = `WITH input AS (
   )
   UPDATE conversation_members m SET last_read_seq = r.seq
   FROM readers r
-  WHERE m.conversation_id = r.conversation_id AND m.user_id = r.user_id AND m.last_read_seq < r.seq`;
+  WHERE m.conversation_id = r.conversation_id AND m.user_id = r.user_id AND m.last_read_seq < r.seq
+  RETURNING m.conversation_id, m.user_id, m.last_read_seq,
+    GREATEST(0,
+      GREATEST((SELECT max(seq) FROM input i WHERE i.conversation_id = m.conversation_id),
+               coalesce((SELECT a.last_seq FROM conversation_activity a WHERE a.conversation_id = m.conversation_id), 0))
+      - r.seq
+      - (SELECT count(*) FROM conversation_messages t
+         WHERE t.conversation_id = m.conversation_id AND t.deleted AND t.seq > r.seq)) AS unread_count`;
+
+/** The statements of the hot paths, prepared on each connection. */
+const statements = {
+  recordMessages: preparedStatement('conversation-service.record-messages', RECORD_MESSAGES_SQL),
+  markRead: preparedStatement('conversation-service.mark-read', MARK_READ_SQL),
+  list: preparedStatement(
+    'conversation-service.list',
+    `WITH mine AS MATERIALIZED (
+         SELECT ${CONVERSATION_COLUMNS}, GREATEST(c.created_at, a.last_message_at) AS activity,
+                m.last_read_seq, ${unreadSql('m', 'a')} AS unread_count
+         FROM conversation_members m
+         JOIN conversations c ON c.id = m.conversation_id
+         LEFT JOIN conversation_activity a ON a.conversation_id = m.conversation_id
+         WHERE m.user_id = $1
+       ), totals AS (
+         SELECT coalesce(sum(unread_count), 0) AS total_unread,
+                count(*) FILTER (WHERE unread_count > 0) AS unread_conversations
+         FROM mine
+       )
+       SELECT page.*, ${ACTIVITY_KEY} AS activity_key, t.total_unread, t.unread_conversations
+       FROM totals t
+       LEFT JOIN LATERAL (
+         SELECT * FROM mine
+         WHERE (activity, id) < ($3::timestamptz, $4::uuid)
+         ORDER BY activity DESC, id DESC
+         LIMIT $2
+       ) page ON true`,
+  ),
+};
+
+/** The hot statements' text, by name: `main.js statements` prints them (EXPLAIN). */
+export const INBOX_STATEMENTS: Readonly<Record<string, string>> = {
+  'record-messages': statements.recordMessages.text,
+  'mark-read': statements.markRead.text,
+  list: statements.list.text,
+};
 
 /**
  * SQL for the inbox projection; every function runs in the caller's transaction.
@@ -216,12 +288,16 @@ const RECORD_MESSAGES_SQL = `WITH input AS (
  * conversations through their memberships and orders them by activity.
  */
 export const inboxRepository = {
-  /** Adds the conversation unless it is there already (its own ConversationCreated comes back through the stream). */
-  async insertConversation(manager: EntityManager, conversation: NewConversation): Promise<void> {
-    await manager.query(
+  /**
+   * Adds the conversation unless it is there already (its own ConversationCreated comes back through the
+   * stream); whether it was added.
+   */
+  async insertConversation(manager: EntityManager, conversation: NewConversation): Promise<boolean> {
+    const rows = (await manager.query(
       `INSERT INTO conversations (id, is_group, name, creator_id, owner_id, member_count, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-       ON CONFLICT (id) DO NOTHING`,
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id`,
       [
         conversation.id,
         conversation.isGroup,
@@ -231,7 +307,8 @@ export const inboxRepository = {
         conversation.memberCount,
         conversation.createdAt,
       ],
-    );
+    )) as unknown[];
+    return rows.length > 0;
   },
 
   /**
@@ -241,9 +318,13 @@ export const inboxRepository = {
    * is later; for a conversation whose earlier messages predate the message index, the message before its
    * oldest entry, else the newest the projection knows.
    */
-  async insertMembers(manager: EntityManager, conversationId: string, members: NewMember[]): Promise<void> {
-    if (members.length === 0) return;
-    await manager.query(
+  async insertMembers(
+    manager: EntityManager,
+    conversationId: string,
+    members: NewMember[],
+  ): Promise<string[]> {
+    if (members.length === 0) return [];
+    const rows = (await manager.query(
       `INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, last_read_seq)
        SELECT c.id, m.user_id, m.role, m.joined_at, GREATEST(
          coalesce(
@@ -258,21 +339,25 @@ export const inboxRepository = {
        FROM conversations c
        CROSS JOIN unnest($2::text[], $3::text[], $4::timestamptz[]) AS m(user_id, role, joined_at)
        WHERE c.id = $1
-       ON CONFLICT (conversation_id, user_id) DO NOTHING`,
+       ON CONFLICT (conversation_id, user_id) DO NOTHING
+       RETURNING user_id`,
       [
         conversationId,
         members.map((member) => member.userId),
         members.map((member) => member.role),
         members.map((member) => member.joinedAt),
       ],
-    );
+    )) as Array<{ user_id: string }>;
+    return rows.map((row) => row.user_id);
   },
 
-  async removeMember(manager: EntityManager, conversationId: string, userId: string): Promise<void> {
-    await manager.query(`DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2`, [
-      conversationId,
-      userId,
-    ]);
+  /** Whether the user was a member (and no longer is). */
+  async removeMember(manager: EntityManager, conversationId: string, userId: string): Promise<boolean> {
+    const [, removed] = (await manager.query(
+      `DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2`,
+      [conversationId, userId],
+    )) as [unknown, number];
+    return removed > 0;
   },
 
   async setRoles(
@@ -318,15 +403,66 @@ export const inboxRepository = {
     await manager.query(`DELETE FROM conversation_messages WHERE conversation_id = $1`, [conversationId]);
   },
 
-  /** Messages were sent: one statement for the batch (`RECORD_MESSAGES_SQL`); order-insensitive. */
-  async recordMessages(manager: EntityManager, messages: readonly SentMessage[]): Promise<void> {
-    if (messages.length === 0) return;
-    await manager.query(RECORD_MESSAGES_SQL, [
+  /**
+   * Messages were sent: one statement for the batch (`RECORD_MESSAGES_SQL`); order-insensitive. Returns
+   * the read markers it moved (the senders', and those of members who joined after a message was sent),
+   * with what each user has left unread.
+   */
+  async recordMessages(manager: EntityManager, messages: readonly SentMessage[]): Promise<MovedMarker[]> {
+    if (messages.length === 0) return [];
+    const rows = await queryPrepared<{
+      conversation_id: string;
+      user_id: string;
+      last_read_seq: string;
+      unread_count: string;
+    }>(manager, statements.recordMessages, [
       messages.map((message) => message.conversationId),
       messages.map((message) => message.seq),
       messages.map((message) => message.senderId),
       messages.map((message) => message.sentAt),
     ]);
+    return rows.map((row) => ({
+      conversationId: row.conversation_id,
+      userId: row.user_id,
+      lastReadSeq: Number(row.last_read_seq),
+      unreadCount: Number(row.unread_count),
+    }));
+  },
+
+  /**
+   * The conversation as every member sees it, without the read state (each member's own): what a live
+   * `conversation` update carries. Null when it is not in the projection.
+   */
+  async snapshot(manager: EntityManager, conversationId: string): Promise<ConversationSnapshot | null> {
+    const [row] = (await manager.query(
+      `SELECT ${CONVERSATION_COLUMNS}, 0 AS last_read_seq, 0 AS unread_count
+       FROM conversations c LEFT JOIN conversation_activity a ON a.conversation_id = c.id
+       WHERE c.id = $1`,
+      [conversationId],
+    )) as RawConversation[];
+    if (!row) return null;
+    const { lastReadSeq: _read, unreadCount: _unread, ...shared } = toConversation(row);
+    return shared;
+  },
+
+  /** Each user's read state in the conversation (those who are members), for live updates. */
+  async readStates(
+    manager: EntityManager,
+    conversationId: string,
+    userIds: readonly string[],
+  ): Promise<Map<string, { lastReadSeq: number; unreadCount: number }>> {
+    const rows = (await manager.query(
+      `SELECT m.user_id, m.last_read_seq, ${unreadSql('m', 'a')} AS unread_count
+       FROM conversation_members m LEFT JOIN conversation_activity a ON a.conversation_id = m.conversation_id
+       WHERE m.conversation_id = $1 AND m.user_id = ANY($2::text[])`,
+      [conversationId, userIds],
+    )) as Array<{ user_id: string; last_read_seq: string; unread_count: string }>;
+    return new Map(
+      rows.map((row) => [
+        row.user_id,
+        { lastReadSeq: Number(row.last_read_seq), unreadCount: Number(row.unread_count) },
+      ]),
+    );
   },
 
   /** Messages were deleted: their entries in the message index become tombstones (made when missing). */
@@ -393,36 +529,14 @@ export const inboxRepository = {
     after: InboxCursor | null,
   ): Promise<InboxPage> {
     const bound = after ?? NO_CURSOR;
-    const rows = (await manager.query(
-      `WITH mine AS MATERIALIZED (
-         SELECT ${CONVERSATION_COLUMNS}, GREATEST(c.created_at, a.last_message_at) AS activity,
-                m.last_read_seq, ${unreadSql('m', 'a')} AS unread_count
-         FROM conversation_members m
-         JOIN conversations c ON c.id = m.conversation_id
-         LEFT JOIN conversation_activity a ON a.conversation_id = m.conversation_id
-         WHERE m.user_id = $1
-       ), totals AS (
-         SELECT coalesce(sum(unread_count), 0) AS total_unread,
-                count(*) FILTER (WHERE unread_count > 0) AS unread_conversations
-         FROM mine
-       )
-       SELECT page.*, ${ACTIVITY_KEY} AS activity_key, t.total_unread, t.unread_conversations
-       FROM totals t
-       LEFT JOIN LATERAL (
-         SELECT * FROM mine
-         WHERE (activity, id) < ($3::timestamptz, $4::uuid)
-         ORDER BY activity DESC, id DESC
-         LIMIT $2
-       ) page ON true`,
-      [userId, limit, bound.activity, bound.id],
-    )) as Array<
+    const rows = await queryPrepared<
       RawConversation & {
         activity: Date | null;
         activity_key: string | null;
         total_unread: string;
         unread_conversations: string;
       }
-    >;
+    >(manager, statements.list, [userId, limit, bound.activity, bound.id]);
     const totals = rows[0]!;
     return {
       entries: rows
@@ -444,7 +558,7 @@ export const inboxRepository = {
     seq: number,
     event: OutboxRow,
   ): Promise<ReadResult | null> {
-    const [row] = (await manager.query(MARK_READ_SQL, [
+    const [row] = (await queryPrepared(manager, statements.markRead, [
       conversationId,
       userId,
       seq,

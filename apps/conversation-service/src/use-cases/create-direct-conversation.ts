@@ -8,6 +8,7 @@ import {
   type DirectConversationRow,
 } from '../persistence/direct-conversation-repository';
 import { inboxRepository } from '../persistence/inbox-repository';
+import { updateLog } from '../persistence/update-log';
 import type { ConversationView } from './conversation-views';
 
 /** The ConversationCreated of a direct conversation: both users as members, the creator first. */
@@ -51,6 +52,7 @@ export class CreateDirectConversation {
         const event = conversationCreated(created);
         await projectConversationCreated(tx.manager, event);
         await tx.publish(EventType.ConversationCreated, created.id, event);
+        await updateLog.flush(tx.manager);
         return (await inboxRepository.findConversation(tx.manager, created.id, input.userId))!;
       }
       const existing = await directConversationRepository.findByPair(
@@ -63,6 +65,7 @@ export class CreateDirectConversation {
       if (projected) return projected;
       // Never expected (both are written together); heal the projection rather than fail.
       await projectConversationCreated(tx.manager, conversationCreated(existing));
+      await updateLog.flush(tx.manager);
       return (await inboxRepository.findConversation(tx.manager, existing.id, input.userId))!;
     });
   }

@@ -117,6 +117,15 @@ export interface AddParticipantRequest {
   users: string[];
 }
 
+/**
+ * Added: empty cursor = from now (caught_up first, then live); else every update after it, then
+ * caught_up, then live.
+ */
+export interface SubscribeRequest {
+  userId: string;
+  cursor: string;
+}
+
 /** Added. */
 export interface MarkReadRequest {
   userId: string;
@@ -168,6 +177,30 @@ export interface ReadState {
   userId: string;
   lastReadSeq: number;
   unreadCount: number;
+}
+
+/** Added: one live update of a Subscribe stream. */
+export interface Update {
+  /** Opaque; resume after this update by passing it back. */
+  cursor: string;
+  /** Sent, edited (updated_at set) or deleted (deleted, text empty). */
+  message?:
+    | MessageData
+    | undefined;
+  /** Joined, or changed (name, members, owner), as List shows it to the user. */
+  conversation?:
+    | ConversationData
+    | undefined;
+  /** The user left or was removed, or the conversation was deleted: the last update about it. */
+  removedConversationId?:
+    | string
+    | undefined;
+  /** The user's own read marker moved (another device, or their Send). */
+  read?:
+    | ReadState
+    | undefined;
+  /** Sent once: first on an empty cursor, else when the replay is done; live after it. */
+  caughtUp?: boolean | undefined;
 }
 
 export interface MessageData {
@@ -237,6 +270,10 @@ export interface ConversationServiceClient {
   /** Added: moves the caller's read marker forward (never back) to seq, 0 = the newest. */
 
   markRead(request: MarkReadRequest, metadata?: Metadata): Observable<ReadState>;
+
+  /** Added: the caller's live updates, one stream per device; resumable from any update's cursor. */
+
+  subscribe(request: SubscribeRequest, metadata?: Metadata): Observable<Update>;
 }
 
 export interface ConversationServiceController {
@@ -272,11 +309,15 @@ export interface ConversationServiceController {
   /** Added: moves the caller's read marker forward (never back) to seq, 0 = the newest. */
 
   markRead(request: MarkReadRequest, metadata?: Metadata): Promise<ReadState> | Observable<ReadState> | ReadState;
+
+  /** Added: the caller's live updates, one stream per device; resumable from any update's cursor. */
+
+  subscribe(request: SubscribeRequest, metadata?: Metadata): Observable<Update>;
 }
 
 export function ConversationServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["health", "create", "list", "get", "messages", "markRead"];
+    const grpcMethods: string[] = ["health", "create", "list", "get", "messages", "markRead", "subscribe"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("ConversationService", method)(constructor.prototype[method], method, descriptor);
