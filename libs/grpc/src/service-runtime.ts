@@ -198,6 +198,15 @@ export async function startService<Extra extends z.ZodRawShape>(
         package: CHAT_PACKAGE,
         packageDefinition: loadChatPackageDefinition(),
         gracefulShutdown: true,
+        // Long-lived streams (Subscribe) behind load balancers that drop idle connections: the server
+        // pings every 30 s and gives up on a peer that does not answer within 10 s. Clients may ping
+        // too, no more often than every 10 s (docs/gateway.md).
+        channelOptions: {
+          'grpc.keepalive_time_ms': 30_000,
+          'grpc.keepalive_timeout_ms': 10_000,
+          'grpc.keepalive_permit_without_calls': 1,
+          'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+        },
         onLoadPackageDefinition: (_pkg: unknown, server: Server) => {
           grpcServer = server;
           health.addToServer(server);
