@@ -57,14 +57,23 @@ export function createDataSource(settings: DataSourceSettings): DataSource {
     // An idle pooled connection that breaks (database restart, network cut) emits 'error' on the pool;
     // unhandled, that would crash the process. The pool drops the client and opens a new one when needed.
     poolErrorHandler: (error: unknown) => {
+      // The message only: node-postgres attaches its client (connection parameters and all) to the error.
       logger.warn(
-        { err: error, schema: settings.schema, applicationName: settings.applicationName },
+        {
+          error: error instanceof Error ? error.message : String(error),
+          schema: settings.schema,
+          applicationName: settings.applicationName,
+        },
         'An idle PostgreSQL connection failed; the pool will replace it',
       );
     },
     extra: {
-      // Unqualified names in raw SQL resolve to the service's schema, and only to it.
-      options: `-c search_path=${settings.schema}`,
+      // Unqualified names in raw SQL resolve to the service's schema, and only to it. The hot paths'
+      // prepared statements (`queryPrepared`) are written for one generic plan (arrays, keyset bounds);
+      // left to choose, PostgreSQL kept planning some of them anew on every call (their estimated
+      // generic cost looked higher), which cost more than running them. Unnamed statements (TypeORM's)
+      // are planned per call whatever this says.
+      options: `-c search_path=${settings.schema} -c plan_cache_mode=force_generic_plan`,
       idleTimeoutMillis: 30_000,
       // Notice dead peers on idle connections instead of waiting for the next query to hang.
       keepAlive: true,

@@ -5,20 +5,14 @@ import { inboxRepository } from '../persistence/inbox-repository';
 import { updateLog } from '../persistence/update-log';
 
 /**
- * A deleted message no longer counts as unread: its entry in the message index becomes a tombstone, which
- * unread counts subtract when it lies after a reader's marker. Live: the message as a tombstone.
+ * A deleted message no longer counts as unread: a tombstone, which unread counts subtract when it lies
+ * after a reader's marker. Live: the message as a tombstone.
  */
 export const onMessageDeleted: BatchEventHandler<typeof EventType.MessageDeleted> = {
   async applyMany(events, manager) {
     await inboxRepository.recordDeletions(
       manager,
-      events.map(({ data }) => ({
-        conversationId: data.conversationId,
-        seq: data.seq,
-        senderId: data.senderId,
-        // Events from before issue 16 lack the message's time; the deletion's is a later stand-in.
-        sentAt: data.createdAt ?? data.deletedAt,
-      })),
+      events.map(({ data }) => ({ conversationId: data.conversationId, seq: data.seq })),
     );
     for (const { data } of events) updateLog.stage(manager, messageUpdate({ kind: 'deleted', data }));
   },

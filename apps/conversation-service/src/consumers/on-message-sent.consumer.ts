@@ -6,8 +6,8 @@ import { updateLog } from '../persistence/update-log';
 
 /**
  * Each conversation's last activity and last seq move forward to its latest message, whatever order
- * messages arrive in and even before the group's ConversationCreated has been applied; the messages join
- * the message index; the senders' read markers move to their own messages (and the markers of members
+ * messages arrive in and even before the group's ConversationCreated has been applied; the senders' read
+ * markers move to their own messages (and the markers of members
  * who joined after a message was sent, past it). A whole batch is one statement; no row per member.
  * Live: one update per message, and one per marker that moved (for its user).
  */

@@ -298,7 +298,15 @@ export class UpdateFeed implements OnApplicationBootstrap, LiveStreams {
   private async listen(): Promise<void> {
     const pool = connectionPool(this.dataSource);
     const client = new pg.Client({ ...pool.options, application_name: 'conversation-service-live' });
-    client.on('notification', () => this.wake());
+    client.on('notification', (notification) => {
+      // With nobody to tell, the position in the notification is all the feed needs.
+      const last = Number(notification.payload);
+      if (this.starting.size === 0 && this.byUser.size === 0 && Number.isSafeInteger(last)) {
+        if (last > this.position && !this.running) this.position = last;
+        return;
+      }
+      this.wake();
+    });
     client.on('error', (error) => {
       this.outage.report(error);
       if (this.listener === client) this.listener = undefined;

@@ -120,8 +120,8 @@ interface RawConversation {
 const unreadSql = (m: string, a: string) => `GREATEST(0,
     coalesce(${a}.last_seq, 0) - ${m}.last_read_seq
     - CASE WHEN coalesce(${a}.last_seq, 0) > ${m}.last_read_seq THEN (
-        SELECT count(*) FROM conversation_messages t
-        WHERE t.conversation_id = ${m}.conversation_id AND t.deleted AND t.seq > ${m}.last_read_seq
+        SELECT count(*) FROM message_tombstones t
+        WHERE t.conversation_id = ${m}.conversation_id AND t.seq > ${m}.last_read_seq
       ) ELSE 0 END)`;
 
 const CONVERSATION_COLUMNS = `c.id, c.is_group, c.name, c.creator_id, c.owner_id, c.member_count,
@@ -172,8 +172,7 @@ const MARK_READ_SQL = `WITH member AS (
     RETURNING m.last_read_seq
   ), state AS (
     SELECT s.*, GREATEST(0, s.newest - s.marker - CASE WHEN s.newest > s.marker THEN (
-             SELECT count(*) FROM conversation_messages t
-             WHERE t.conversation_id = $1 AND t.deleted AND t.seq > s.marker
+             SELECT count(*) FROM message_tombstones t WHERE t.conversation_id = $1 AND t.seq > s.marker
            ) ELSE 0 END) AS unread_count
     FROM (
       SELECT w.newest, coalesce(mv.last_read_seq, w.old) AS marker, mv.last_read_seq IS NOT NULL AS moved
@@ -206,7 +205,7 @@ const MARK_READ_SQL = `WITH member AS (
 
 /**
  * Messages were sent, in one statement for a whole batch: each conversation's activity (latest time and
- * seq) moves forward, the messages join the message index, and read markers move — the sender's to their
+ * seq) moves forward, and read markers move — the sender's to their
  * own message, and the marker of anyone who joined after a message was sent to at least that message (a
  * message applied after the join it preceded). Writes no row per member: only senders' rows, and the rows
  * of members who joined after one of these messages was sent.
@@ -220,10 +219,6 @@ const RECORD_MESSAGES_SQL = `WITH input AS (
     ON CONFLICT (conversation_id) DO UPDATE SET
       last_message_at = GREATEST(a.last_message_at, EXCLUDED.last_message_at),
       last_seq = GREATEST(a.last_seq, EXCLUDED.last_seq)
-  ), indexed AS (
-    INSERT INTO conversation_messages (conversation_id, seq, sender_id, sent_at)
-    SELECT conversation_id, seq, sender_id, sent_at FROM input
-    ON CONFLICT (conversation_id, seq) DO NOTHING
   ), readers AS (
     SELECT conversation_id, user_id, max(seq) AS seq FROM (
       SELECT conversation_id, sender_id AS user_id, seq FROM input
@@ -240,8 +235,8 @@ const RECORD_MESSAGES_SQL = `WITH input AS (
       GREATEST((SELECT max(seq) FROM input i WHERE i.conversation_id = m.conversation_id),
                coalesce((SELECT a.last_seq FROM conversation_activity a WHERE a.conversation_id = m.conversation_id), 0))
       - r.seq
-      - (SELECT count(*) FROM conversation_messages t
-         WHERE t.conversation_id = m.conversation_id AND t.deleted AND t.seq > r.seq)) AS unread_count`;
+      - (SELECT count(*) FROM message_tombstones t
+         WHERE t.conversation_id = m.conversation_id AND t.seq > r.seq)) AS unread_count`;
 
 /** The statements of the hot paths, prepared on each connection. */
 const statements = {
@@ -283,7 +278,7 @@ export const INBOX_STATEMENTS: Readonly<Record<string, string>> = {
  * SQL for the inbox projection; every function runs in the caller's transaction.
  *
  * A conversation's activity is GREATEST(created_at, last_message_at): the latest message, else the
- * creation. Messages write the conversation's activity row and the message index, never every member's
+ * creation. Messages write the conversation's activity row and the senders' read markers, never every member's
  * row, so a message costs the same in a group of 1,000 as in a chat of two; a user's List finds their
  * conversations through their memberships and orders them by activity.
  */
@@ -314,9 +309,10 @@ export const inboxRepository = {
   /**
    * Adds members who are not there yet. Does nothing when the conversation is not in the projection.
    * Each new member's marker is the last message sent before they joined (so earlier messages count as
-   * read, whatever order the join and the messages are applied in), or their own latest message if that
-   * is later; for a conversation whose earlier messages predate the message index, the message before its
-   * oldest entry, else the newest the projection knows.
+   * read, whatever order the join and the messages are applied in: a message applied after the join moves
+   * the marker of whoever joined after it was sent, `RECORD_MESSAGES_SQL`), or their own latest message if
+   * that is later. The messages come from the live-update log; past its retention, the message before its
+   * oldest one, else the newest the projection knows.
    */
   async insertMembers(
     manager: EntityManager,
@@ -328,16 +324,25 @@ export const inboxRepository = {
       `INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, last_read_seq)
        SELECT c.id, m.user_id, m.role, m.joined_at, GREATEST(
          coalesce(
-           (SELECT max(x.seq) FROM conversation_messages x WHERE x.conversation_id = c.id AND x.sent_at < m.joined_at),
-           (SELECT min(x.seq) - 1 FROM conversation_messages x WHERE x.conversation_id = c.id),
+           before.seq,
+           (SELECT min((u.payload->>'seq')::bigint) - 1 FROM updates u
+            WHERE u.conversation_id = c.id AND u.kind = 'message'),
            (SELECT a.last_seq FROM conversation_activity a WHERE a.conversation_id = c.id),
            0),
          coalesce(
-           (SELECT max(x.seq) FROM conversation_messages x
-            WHERE x.conversation_id = c.id AND x.sent_at >= m.joined_at AND x.sender_id = m.user_id),
+           (SELECT max((u.payload->>'seq')::bigint) FROM updates u
+            WHERE u.conversation_id = c.id AND u.position > coalesce(before.position, 0) AND u.kind = 'message'
+              AND u.payload->>'senderId' = m.user_id),
            0))
        FROM conversations c
        CROSS JOIN unnest($2::text[], $3::text[], $4::timestamptz[]) AS m(user_id, role, joined_at)
+       LEFT JOIN LATERAL (
+         -- The last message sent before the join, found from the newest back (sends, not edits).
+         SELECT u.position, (u.payload->>'seq')::bigint AS seq FROM updates u
+         WHERE u.conversation_id = c.id AND u.kind = 'message' AND NOT (u.payload ? 'updatedAt')
+           AND (u.payload->>'createdAt')::timestamptz < m.joined_at
+         ORDER BY u.position DESC LIMIT 1
+       ) before ON true
        WHERE c.id = $1
        ON CONFLICT (conversation_id, user_id) DO NOTHING
        RETURNING user_id`,
@@ -396,11 +401,11 @@ export const inboxRepository = {
     );
   },
 
-  /** Removes the conversation from every member's inbox, with its activity and message index. */
+  /** Removes the conversation from every member's inbox, with its activity and tombstones. */
   async deleteConversation(manager: EntityManager, conversationId: string): Promise<void> {
     await manager.query(`DELETE FROM conversations WHERE id = $1`, [conversationId]);
     await manager.query(`DELETE FROM conversation_activity WHERE conversation_id = $1`, [conversationId]);
-    await manager.query(`DELETE FROM conversation_messages WHERE conversation_id = $1`, [conversationId]);
+    await manager.query(`DELETE FROM message_tombstones WHERE conversation_id = $1`, [conversationId]);
   },
 
   /**
@@ -465,21 +470,18 @@ export const inboxRepository = {
     );
   },
 
-  /** Messages were deleted: their entries in the message index become tombstones (made when missing). */
-  async recordDeletions(manager: EntityManager, deletions: readonly SentMessage[]): Promise<void> {
+  /** Messages were deleted: tombstones, which unread counts subtract when they lie after a marker. */
+  async recordDeletions(
+    manager: EntityManager,
+    deletions: ReadonlyArray<{ conversationId: string; seq: number }>,
+  ): Promise<void> {
     if (deletions.length === 0) return;
     await manager.query(
-      `INSERT INTO conversation_messages (conversation_id, seq, sender_id, sent_at, deleted)
-       SELECT conversation_id, seq, sender_id, sent_at, true
-       FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[]) AS d(conversation_id, seq, sender_id, sent_at)
+      `INSERT INTO message_tombstones (conversation_id, seq)
+       SELECT conversation_id, seq FROM unnest($1::uuid[], $2::bigint[]) AS d(conversation_id, seq)
        ORDER BY conversation_id, seq
-       ON CONFLICT (conversation_id, seq) DO UPDATE SET deleted = true`,
-      [
-        deletions.map((deletion) => deletion.conversationId),
-        deletions.map((deletion) => deletion.seq),
-        deletions.map((deletion) => deletion.senderId),
-        deletions.map((deletion) => deletion.sentAt),
-      ],
+       ON CONFLICT DO NOTHING`,
+      [deletions.map((deletion) => deletion.conversationId), deletions.map((deletion) => deletion.seq)],
     );
   },
 

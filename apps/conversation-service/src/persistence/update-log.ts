@@ -40,29 +40,32 @@ export const UPDATES_CHANNEL = 'chat_updates';
 
 const staged = new WeakMap<EntityManager, StagedUpdate[]>();
 
-/** The flush's two statements, prepared on each connection (one pair per transaction that changed anything). */
-const statements = {
-  reserve: preparedStatement(
-    'conversation-service.update-reserve',
-    'UPDATE update_log SET last_position = last_position + $1 RETURNING last_position',
-  ),
-  write: preparedStatement(
-    'conversation-service.update-write',
-    `WITH written AS (
-       INSERT INTO updates (position, conversation_id, kind, user_ids, payload, membership)
-       SELECT u.position, u.conversation_id, u.kind,
-              CASE WHEN u.user_ids IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.user_ids)) END,
-              u.payload, u.membership
-       FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::jsonb[])
-         AS u(position, conversation_id, kind, user_ids, payload, membership)
-     ), opened AS (
-       INSERT INTO membership_periods (conversation_id, user_id, joined_position, left_position)
-       SELECT * FROM unnest($7::uuid[], $8::text[], $9::bigint[], $10::bigint[])
-       ON CONFLICT DO NOTHING
-     )
-     SELECT pg_notify('${UPDATES_CHANNEL}', $11::text)`,
-  ),
-};
+/**
+ * The flush in one statement: reserve positions under `update_log`'s row lock (held to the commit), write
+ * the updates numbered in the order staged and the membership spans they open, NOTIFY the feeds.
+ * $1–$5 the updates; $6–$9 the spans opened, by the ordinals (1, 2, …) of the updates that open and end them.
+ */
+const FLUSH = preparedStatement(
+  'conversation-service.update-flush',
+  `WITH reserved AS (
+     UPDATE update_log SET last_position = last_position + cardinality($1::uuid[]) RETURNING last_position
+   ), base AS (
+     SELECT last_position - cardinality($1::uuid[]) AS base FROM reserved
+   ), written AS (
+     INSERT INTO updates (position, conversation_id, kind, user_ids, payload, membership)
+     SELECT b.base + u.n, u.conversation_id, u.kind,
+            CASE WHEN u.user_ids IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.user_ids)) END,
+            u.payload, u.membership
+     FROM base b, unnest($1::uuid[], $2::text[], $3::jsonb[], $4::jsonb[], $5::jsonb[])
+       WITH ORDINALITY AS u(conversation_id, kind, user_ids, payload, membership, n)
+   ), opened AS (
+     INSERT INTO membership_periods (conversation_id, user_id, joined_position, left_position)
+     SELECT o.conversation_id, o.user_id, b.base + o.joined, b.base + o.ended
+     FROM base b, unnest($6::uuid[], $7::text[], $8::bigint[], $9::bigint[]) AS o(conversation_id, user_id, joined, ended)
+     ON CONFLICT DO NOTHING
+   )
+   SELECT last_position, pg_notify('${UPDATES_CHANNEL}', last_position::text) FROM reserved`,
+);
 
 /**
  * The live-update log's write side. Use cases and event handlers `stage` updates on the transaction's
@@ -81,51 +84,43 @@ export const updateLog = {
     const list = staged.get(manager);
     staged.delete(manager);
     if (!list || list.length === 0) return;
-    const [{ last_position: last }] = (await queryPrepared<{ last_position: string }>(
-      manager,
-      statements.reserve,
-      [list.length],
-    )) as [{ last_position: string }];
-    const base = Number(last) - list.length;
-    const numbered = list.map((update, index) => ({ ...update, position: base + index + 1 }));
-    const { opened, closed } = spans(numbered);
-
-    await queryPrepared(manager, statements.write, [
-      numbered.map((u) => u.position),
-      numbered.map((u) => u.conversationId),
-      numbered.map((u) => u.kind),
-      numbered.map((u) => (u.userIds ? JSON.stringify(u.userIds) : null)),
-      numbered.map((u) => JSON.stringify(u.payload)),
-      numbered.map((u) => (u.membership ? JSON.stringify(u.membership) : null)),
+    const { opened, closed } = spans(list);
+    const [{ last_position: last }] = (await queryPrepared<{ last_position: string }>(manager, FLUSH, [
+      list.map((u) => u.conversationId),
+      list.map((u) => u.kind),
+      list.map((u) => (u.userIds ? JSON.stringify(u.userIds) : null)),
+      list.map((u) => JSON.stringify(u.payload)),
+      list.map((u) => (u.membership ? JSON.stringify(u.membership) : null)),
       opened.map((span) => span.conversationId),
       opened.map((span) => span.userId),
       opened.map((span) => span.joined),
       opened.map((span) => span.left),
-      String(Number(last)),
-    ]);
+    ])) as [{ last_position: string }];
+    const base = Number(last) - list.length;
     // Spans that began before this transaction end here, in order (rare: a removal or a deletion).
     for (const close of closed) {
       await manager.query(
         `UPDATE membership_periods SET left_position = $3
          WHERE conversation_id = $1 AND left_position IS NULL AND joined_position < $3
            AND ($2::text IS NULL OR user_id = $2)`,
-        [close.conversationId, close.userId, close.position],
+        [close.conversationId, close.userId, base + close.position],
       );
     }
   },
 };
 
 /**
- * The membership spans a batch of numbered updates opens (with their end when it also ends them) and the
- * earlier spans it ends (`userId` null: all of the conversation's).
+ * The membership spans a batch of updates opens (with their end when it also ends them) and the earlier
+ * spans it ends (`userId` null: all of the conversation's), by the updates' ordinals: 1 for the first.
  */
-function spans(updates: Array<StagedUpdate & { position: number }>): {
+function spans(staged: StagedUpdate[]): {
   opened: Array<{ conversationId: string; userId: string; joined: number; left: number | null }>;
   closed: Array<{ conversationId: string; userId: string | null; position: number }>;
 } {
   const opened: Array<{ conversationId: string; userId: string; joined: number; left: number | null }> = [];
   const closed: Array<{ conversationId: string; userId: string | null; position: number }> = [];
   const open = new Map<string, (typeof opened)[number]>();
+  const updates = staged.map((update, index) => ({ ...update, position: index + 1 }));
   for (const update of updates) {
     const change = update.membership;
     if (!change) continue;
