@@ -15,7 +15,7 @@ import { GroupCommit, mapDatabaseError, type Settled } from '@chat/persistence';
 import { durablesOf, ensureDurables, waitUntilCaughtUp, type Durable } from './consumer-durables';
 import { publishDeadLetter } from './dead-letter';
 import type { ApplyHooks, EventHandlers } from './event-handlers';
-import { applyEvents, pruneDeadLetters, recordDeadLetter, type InboxOutcome } from './inbox';
+import { applyEvents, pruneDeadLetters, recordDeadLetter, WatermarkCache, type InboxOutcome } from './inbox';
 import { describeError, OutageLog } from './outage-log';
 
 export interface ConsumerLogger {
@@ -114,6 +114,8 @@ export class EventConsumer {
   private readonly backoffMs: number[];
   private readonly batches: GroupCommit<Delivery, InboxOutcome>;
   private readonly outage: OutageLog;
+  /** The watermarks this process committed last: most batches need no lock round trip (`WatermarkCache`). */
+  private readonly watermarks = new WatermarkCache();
   private manager: JetStreamManager | undefined;
   private readonly durables: Durable[];
   private readonly subscriptions = new Set<ConsumerMessages>();
@@ -306,6 +308,7 @@ export class EventConsumer {
         deliveries.map(({ event }) => event),
         this.handlers,
         this.hooks,
+        this.watermarks,
       );
       this.outage.recovered();
       return outcomes.map((value) => ({ ok: true, value }));
@@ -318,7 +321,13 @@ export class EventConsumer {
       const settled: Array<Settled<InboxOutcome>> = [];
       for (const { event } of deliveries) {
         try {
-          const [outcome] = await applyEvents(this.options.dataSource, [event], this.handlers, this.hooks);
+          const [outcome] = await applyEvents(
+            this.options.dataSource,
+            [event],
+            this.handlers,
+            this.hooks,
+            this.watermarks,
+          );
           settled.push({ ok: true, value: outcome! });
         } catch (alone) {
           settled.push({ ok: false, error: alone });

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { createEvent, EventType, type ChatEvent, type EventDataMap } from '@chat/contract';
 import { messageSent, MessagingFixture } from '../test/messaging-fixture';
 import type { EventHandlers } from './event-handlers';
-import { applyEvents } from './inbox';
+import { applyEvents, WatermarkCache } from './inbox';
 
 /** An event of `source` about `conversation` with the given sequence, as the outbox would have numbered it. */
 function sequenced<T extends EventType>(
@@ -155,5 +155,29 @@ describe('inbox: applying a batch of events in one transaction', () => {
 
     expect(outcomes.flat().sort()).toEqual(['applied', 'duplicate']);
     expect(await fixture.applied()).toHaveLength(1);
+  });
+
+  it('takes a cached watermark another instance has moved on for what it is: the batch runs again under lock', async () => {
+    const conversation = randomUUID();
+    const handlers: EventHandlers = {
+      [EventType.MessageSent]: (event, manager) => record(manager, event, 'h'),
+    };
+    const [first, second] = [sent(conversation, 1), sent(conversation, 2)];
+    const mine = new WatermarkCache();
+    const theirs = new WatermarkCache();
+    expect(await applyEvents(fixture.dataSource, [first], handlers, {}, mine)).toEqual(['applied']);
+
+    // The other instance applies the second event; this one's cache still says 1.
+    expect(await applyEvents(fixture.dataSource, [second], handlers, {}, theirs)).toEqual(['applied']);
+    expect(await applyEvents(fixture.dataSource, [second], handlers, {}, mine)).toEqual(['duplicate']);
+
+    expect((await fixture.applied()).map((event) => event.sequence)).toEqual([1, 2]);
+    expect(await fixture.watermarks()).toEqual([
+      { source: 'message-service', conversationId: conversation, last: 2 },
+    ]);
+    // And it learned: the third event follows on from the watermark it read.
+    expect(await applyEvents(fixture.dataSource, [sent(conversation, 3)], handlers, {}, mine)).toEqual([
+      'applied',
+    ]);
   });
 });

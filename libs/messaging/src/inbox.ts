@@ -36,27 +36,87 @@ const keyOf = (event: ChatEvent) => `${event.source}\u0000${event.subject}`;
  *
  * All or nothing: when a handler throws, the transaction rolls back and nothing of the batch is applied.
  */
-export function applyEvents(
+export async function applyEvents(
   dataSource: DataSource,
   events: readonly ChatEvent[],
   handlers: EventHandlers,
   hooks: ApplyHooks = {},
-): Promise<InboxOutcome[]> {
-  return withTransaction(dataSource, (manager) => applyInTransaction(manager, events, handlers, hooks));
-}
-
-async function applyInTransaction(
-  manager: EntityManager,
-  events: readonly ChatEvent[],
-  handlers: EventHandlers,
-  hooks: ApplyHooks,
+  cache?: WatermarkCache,
 ): Promise<InboxOutcome[]> {
   // Each conversation's events by sequence (a redelivery may come after its successor), keys sorted.
   const order = events
     .map((event, index) => ({ event, index, key: keyOf(event) }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.event.sequence - b.event.sequence));
+  const known = cache?.follows(order);
+  try {
+    const result = await withTransaction(dataSource, (manager) =>
+      applyInTransaction(manager, events, order, handlers, hooks, known),
+    );
+    cache?.remember(result.watermarks);
+    return result.outcomes;
+  } catch (error) {
+    if (!(error instanceof StaleWatermark)) throw error;
+    // Another instance moved a watermark since this process last saw it: read them under lock.
+    cache?.forget(order.map((entry) => entry.key));
+    const result = await withTransaction(dataSource, (manager) =>
+      applyInTransaction(manager, events, order, handlers, hooks, undefined),
+    );
+    cache?.remember(result.watermarks);
+    return result.outcomes;
+  }
+}
+
+/**
+ * The watermarks this process last committed, per (source, conversation), at most `limit` of them (the
+ * least recently used go). A batch whose events all follow on from them needs no lock round trip: its
+ * watermarks advance only if they still are what the cache says (else the batch is rolled back and run
+ * again under lock), so a stale entry costs a retry, never a wrong outcome.
+ */
+export class WatermarkCache {
+  private readonly entries = new Map<string, number>();
+
+  constructor(private readonly limit = 100_000) {}
+
+  /** The cached watermarks of the batch's keys, when every key's events run on from its watermark. */
+  follows(order: ReadonlyArray<{ event: ChatEvent; key: string }>): Map<string, number> | undefined {
+    const known = new Map<string, number>();
+    for (const { event, key } of order) {
+      const last = known.get(key) ?? this.entries.get(key);
+      if (last === undefined || event.sequence !== last + 1) return undefined;
+      known.set(key, event.sequence);
+    }
+    for (const key of known.keys()) known.set(key, this.entries.get(key)!);
+    return known;
+  }
+
+  remember(watermarks: Map<string, number>): void {
+    for (const [key, value] of watermarks) {
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    while (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  forget(keys: readonly string[]): void {
+    for (const key of keys) this.entries.delete(key);
+  }
+}
+
+class StaleWatermark extends Error {
+  override readonly name = 'StaleWatermark';
+}
+
+async function applyInTransaction(
+  manager: EntityManager,
+  events: readonly ChatEvent[],
+  order: ReadonlyArray<{ event: ChatEvent; index: number; key: string }>,
+  handlers: EventHandlers,
+  hooks: ApplyHooks,
+  known: Map<string, number> | undefined,
+): Promise<{ outcomes: InboxOutcome[]; watermarks: Map<string, number> }> {
   const keys = [...new Set(order.map((entry) => entry.key))];
-  const watermarks = await lockWatermarks(manager, keys);
+  const watermarks = known ? new Map(known) : await lockWatermarks(manager, keys);
+  const before = new Map(watermarks);
 
   const outcomes = new Array<InboxOutcome>(events.length);
   const queues = new Map<string, ChatEvent[]>();
@@ -88,9 +148,9 @@ async function applyInTransaction(
       await runHandler(handlers[type] as EventHandler | BatchEventHandler, list, manager);
     }
   }
-  if (advanced.size > 0) await advanceWatermarks(manager, [...advanced.values()]);
+  if (advanced.size > 0) await advanceWatermarks(manager, [...advanced.values()], before);
   if (outcomes.includes('applied')) await hooks.beforeCommit?.(manager);
-  return outcomes;
+  return { outcomes, watermarks };
 }
 
 /** Each conversation's run of same-type events at the head of its queue, grouped by type. */
@@ -121,8 +181,10 @@ const statements = {
   advance: preparedStatement(
     'messaging.inbox-advance',
     `UPDATE inbox_sequence s SET last_sequence = v.last_sequence
-     FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(source, conversation_id, last_sequence)
-     WHERE s.source = v.source AND s.conversation_id = v.conversation_id`,
+     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+       AS v(source, conversation_id, last_sequence, expected)
+     WHERE s.source = v.source AND s.conversation_id = v.conversation_id AND s.last_sequence = v.expected
+     RETURNING s.conversation_id`,
   ),
 };
 
@@ -137,13 +199,24 @@ async function lockWatermarks(manager: EntityManager, keys: string[]): Promise<M
   return new Map(rows.map((row) => [`${row.source}\u0000${row.conversation_id}`, Number(row.last_sequence)]));
 }
 
-/** Moves each key's watermark to the last event applied (or ignored) in this transaction. */
-async function advanceWatermarks(manager: EntityManager, lastEvents: ChatEvent[]): Promise<void> {
-  await queryPrepared(manager, statements.advance, [
+/**
+ * Moves each key's watermark to the last event applied (or ignored) in this transaction, where it still is
+ * what the batch started from (always, under lock; a cached value another instance moved on: StaleWatermark).
+ */
+async function advanceWatermarks(
+  manager: EntityManager,
+  lastEvents: ChatEvent[],
+  before: Map<string, number>,
+): Promise<void> {
+  const moved = await queryPrepared(manager, statements.advance, [
     lastEvents.map((event) => event.source),
     lastEvents.map((event) => event.subject),
     lastEvents.map((event) => event.sequence),
+    lastEvents.map((event) => before.get(keyOf(event))!),
   ]);
+  if (moved.length !== lastEvents.length) {
+    throw new StaleWatermark('A watermark moved since it was read; the batch runs again under lock');
+  }
 }
 
 /**

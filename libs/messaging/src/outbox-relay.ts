@@ -1,6 +1,6 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { PoolClient, QueryResult } from 'pg';
+import pg, { type QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import { connectionPool } from '@chat/persistence';
 import type { NatsLogger } from './nats-connection';
@@ -112,6 +112,8 @@ export class OutboxRelay {
    * pass recorded them: the next passes record them and do not publish those events again.
    */
   private readonly unrecorded = new Map<string, number>();
+  /** The relay's own connection, while it has one. */
+  private client: pg.Client | undefined;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.js = jetstream(options.nats);
@@ -161,6 +163,9 @@ export class OutboxRelay {
     this.stopped = true;
     clearTimeout(this.sweepTimer);
     await this.idle();
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
   }
 
   /** Publishes until nothing is left (or a pass makes no progress); returns how many were sent. */
@@ -184,16 +189,17 @@ export class OutboxRelay {
   }
 
   private async pass(): Promise<{ sent: number; full: boolean }> {
-    // The data source's own pool (its connections have the service's search_path); a raw client, because
-    // a pass sends several statements in one simple-protocol message.
-    const pool = connectionPool(this.options.dataSource);
     const started = performance.now();
     const report = (sent: number, error?: Error) =>
       this.options.onPass?.({ sent, durationMs: performance.now() - started, ...(error ? { error } : {}) });
-    const client = await pool.connect();
-    let failure: Error | undefined;
+    let client: pg.Client | undefined;
     try {
-      const claim = (await client.query(this.claimSql(client))) as unknown as QueryResult[];
+      client = await this.connection();
+      const cursor = client.escapeLiteral(this.cursor);
+      const claim = (await client.query(
+        `BEGIN; SET LOCAL synchronous_commit = off;
+         EXECUTE chat_relay_claim(${cursor}, ${this.conversationsPerPass}, ${this.eventsPerPass})`,
+      )) as unknown as QueryResult[];
       const rows = claim.at(-1)!.rows as PendingRow[];
       if (rows.length === 0 && this.unrecorded.size === 0) {
         await client.query('COMMIT');
@@ -221,9 +227,9 @@ export class OutboxRelay {
       );
       const sent = results.reduce((total, result) => total + result.sent, 0);
       const progress = this.withUnrecorded(results);
-      const [recorded] = (await client.query(`${recordSql(client, progress)};\nCOMMIT`)) as unknown as Array<
-        QueryResult<{ conversation_id: string }>
-      >;
+      const [recorded] = (await client.query(
+        `EXECUTE chat_relay_record(${client.escapeLiteral(JSON.stringify(progress))}); COMMIT`,
+      )) as unknown as Array<QueryResult<{ conversation_id: string }>>;
       this.remember(progress, new Set(recorded!.rows.map((row) => row.conversation_id)));
       const failed = results.filter((result) => result.error !== null);
       if (failed.length > 0) {
@@ -235,54 +241,44 @@ export class OutboxRelay {
       report(sent);
       return { sent, full: full && failed.length === 0 };
     } catch (error) {
-      failure = error instanceof Error ? error : new Error(String(error));
+      const failure = error instanceof Error ? error : new Error(String(error));
+      // A failed pass may leave its transaction open: the connection goes, and its locks with it.
+      if (client) this.disconnect(client);
       report(0, failure);
       throw error;
-    } finally {
-      // A failed pass may leave its transaction open: the pool must not hand that connection out again.
-      client.release(failure);
     }
   }
 
   /**
-   * One simple-protocol round trip: open the pass's transaction, claim up to `conversationsPerPass`
-   * waiting conversations after the cursor (wrapping around), keep those whose advisory lock this pass
-   * gets, and read their unpublished events, at most `eventsPerPass`, first events of every
-   * conversation first. Only integers and the escaped cursor are written into the text.
-   *
-   * The pass commits without waiting for fsync: a watermark lost in a crash only republishes its
-   * events, which the stream's duplicate window and the consumers' inbox absorb.
+   * The relay's own connection (passes run one at a time), with the data source's settings (search_path)
+   * and its two statements prepared once (`PREPARE`), so a pass plans nothing; each of a pass's two round
+   * trips is still one simple-protocol message (`BEGIN; SET LOCAL …; EXECUTE …`, `EXECUTE …; COMMIT`).
    */
-  private claimSql(client: PoolClient): string {
-    const cursor = client.escapeLiteral(this.cursor);
-    const conversations = this.conversationsPerPass;
-    const events = this.eventsPerPass;
-    return `BEGIN;
-      SET LOCAL synchronous_commit = off;
-      WITH waiting AS MATERIALIZED (
-        SELECT conversation_id, published_sequence, row_number() OVER () AS turn FROM (
-          (SELECT conversation_id, published_sequence FROM outbox_sequence
-           WHERE last_sequence > published_sequence AND conversation_id > ${cursor}
-           ORDER BY conversation_id LIMIT ${conversations})
-          UNION ALL
-          (SELECT conversation_id, published_sequence FROM outbox_sequence
-           WHERE last_sequence > published_sequence AND conversation_id <= ${cursor}
-           ORDER BY conversation_id LIMIT ${conversations})
-          LIMIT ${conversations}
-        ) round
-      ), claimed AS MATERIALIZED (
-        SELECT * FROM waiting
-        WHERE pg_try_advisory_xact_lock(hashtextextended('chat.outbox:' || conversation_id, 0))
-      )
-      SELECT o.event_id, o.conversation_id, o.sequence, o.nats_subject, o.envelope::text AS envelope, c.turn
-      FROM claimed c
-      CROSS JOIN LATERAL (
-        SELECT event_id, conversation_id, sequence, nats_subject, envelope FROM outbox
-        WHERE conversation_id = c.conversation_id AND sequence > c.published_sequence
-        ORDER BY sequence LIMIT ${events}
-      ) o
-      ORDER BY o.sequence - c.published_sequence, o.conversation_id
-      LIMIT ${events}`;
+  private async connection(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const pool = connectionPool(this.options.dataSource);
+    const client = new pg.Client({
+      ...pool.options,
+      application_name: `${pool.options.application_name ?? 'chat'}-relay`,
+    });
+    client.on('error', () => this.disconnect(client));
+    await client.connect();
+    try {
+      await client.query(
+        `PREPARE chat_relay_claim(text, int, int) AS ${CLAIM_SQL};
+         PREPARE chat_relay_record(jsonb) AS ${RECORD_SQL}`,
+      );
+    } catch (error) {
+      this.disconnect(client);
+      throw error;
+    }
+    this.client = client;
+    return client;
+  }
+
+  private disconnect(client: pg.Client): void {
+    if (this.client === client) this.client = undefined;
+    void client.end().catch(() => undefined);
   }
 
   /** This pass's progress plus the watermarks earlier passes could not record. */
@@ -364,28 +360,57 @@ export class OutboxRelay {
 }
 
 /**
- * The second round trip of a pass: record each conversation's new watermark (or why its run
- * stopped), then commit, which releases the pass's advisory locks. The values travel as one
- * escaped JSON literal (`jsonb_to_recordset` reads the keys it names and ignores the rest).
+ * The first statement of a pass, in its transaction: claim up to $2 waiting conversations after the cursor
+ * $1 (wrapping around), keep those whose advisory lock this pass gets, and read their unpublished events,
+ * at most $3, first events of every conversation first. The pass commits without waiting for fsync
+ * (`SET LOCAL synchronous_commit = off`): a watermark lost in a crash only republishes its events, which
+ * the stream's duplicate window and the consumers' inbox absorb.
+ */
+const CLAIM_SQL = `WITH waiting AS MATERIALIZED (
+    SELECT conversation_id, published_sequence, row_number() OVER () AS turn FROM (
+      (SELECT conversation_id, published_sequence FROM outbox_sequence
+       WHERE last_sequence > published_sequence AND conversation_id > $1
+       ORDER BY conversation_id LIMIT $2)
+      UNION ALL
+      (SELECT conversation_id, published_sequence FROM outbox_sequence
+       WHERE last_sequence > published_sequence AND conversation_id <= $1
+       ORDER BY conversation_id LIMIT $2)
+      LIMIT $2
+    ) round
+  ), claimed AS MATERIALIZED (
+    SELECT * FROM waiting
+    WHERE pg_try_advisory_xact_lock(hashtextextended('chat.outbox:' || conversation_id, 0))
+  )
+  SELECT o.event_id, o.conversation_id, o.sequence, o.nats_subject, o.envelope::text AS envelope, c.turn
+  FROM claimed c
+  CROSS JOIN LATERAL (
+    SELECT event_id, conversation_id, sequence, nats_subject, envelope FROM outbox
+    WHERE conversation_id = c.conversation_id AND sequence > c.published_sequence
+    ORDER BY sequence LIMIT $3
+  ) o
+  ORDER BY o.sequence - c.published_sequence, o.conversation_id
+  LIMIT $3`;
+
+/**
+ * The second statement of a pass: record each conversation's new watermark (or why its run stopped); the
+ * commit that follows releases the pass's advisory locks. The values travel as one JSON value
+ * (`jsonb_to_recordset` reads the keys it names and ignores the rest).
  *
  * Rows a writer holds (a Send statement adding to that conversation) are skipped, not waited for:
  * waiting would hold the writer's next statement behind the relay, and a relay and a grouped
  * statement locking rows in different orders could deadlock. It returns the rows it recorded.
  */
-function recordSql(client: PoolClient, progress: Progress[]): string {
-  const values = client.escapeLiteral(JSON.stringify(progress));
-  return `WITH v AS (
-      SELECT * FROM jsonb_to_recordset(${values}::jsonb) AS v(conversation_id text, published bigint, error text)
-    ), free AS (
-      SELECT conversation_id FROM outbox_sequence
-      WHERE conversation_id IN (SELECT conversation_id FROM v)
-      FOR UPDATE SKIP LOCKED
-    )
-    UPDATE outbox_sequence s
-    SET published_sequence = GREATEST(s.published_sequence, v.published),
-        publish_attempts = CASE WHEN v.error IS NULL THEN 0 ELSE s.publish_attempts + 1 END,
-        last_publish_error = v.error
-    FROM v JOIN free USING (conversation_id)
-    WHERE s.conversation_id = v.conversation_id
-    RETURNING s.conversation_id`;
-}
+const RECORD_SQL = `WITH v AS (
+    SELECT * FROM jsonb_to_recordset($1) AS v(conversation_id text, published bigint, error text)
+  ), free AS (
+    SELECT conversation_id FROM outbox_sequence
+    WHERE conversation_id IN (SELECT conversation_id FROM v)
+    FOR UPDATE SKIP LOCKED
+  )
+  UPDATE outbox_sequence s
+  SET published_sequence = GREATEST(s.published_sequence, v.published),
+      publish_attempts = CASE WHEN v.error IS NULL THEN 0 ELSE s.publish_attempts + 1 END,
+      last_publish_error = v.error
+  FROM v JOIN free USING (conversation_id)
+  WHERE s.conversation_id = v.conversation_id
+  RETURNING s.conversation_id`;
