@@ -215,14 +215,16 @@ describe('live updates across the three services as processes', () => {
     await sender;
 
     const resumed = await watch(stack.conversations, 'crash-reader', onDoomed.lastCursor);
+    // The events the killed replica's consumer held come back after JetStream's ack wait (10 s).
     await resumed.until(
       (updates) => messageIds([...onDoomed.updates, ...updates], conversationIds).length >= sent.length,
       'every message sent, across both streams',
+      45_000,
     );
     const received = messageIds([...onDoomed.updates, ...resumed.updates], conversationIds);
     expect(received).toHaveLength(sent.length);
     expect(new Set(received)).toEqual(new Set(sent));
-  });
+  }, 90_000);
 
   it('ends its streams with UNAVAILABLE when a replica shuts down, and they resume elsewhere', async () => {
     const replica = await stack.replica('conversation-service');

@@ -263,6 +263,7 @@ export class UpdateFeed implements OnApplicationBootstrap, LiveStreams {
               this.dataSource.manager,
               conversationId,
               readers.map((reader) => reader.userId),
+              Number(update.payload['lastSeq'] ?? 0),
             )
           : undefined;
       for (const reader of readers)

@@ -113,15 +113,16 @@ interface RawConversation {
 }
 
 /**
- * The live messages after a member's marker: the newest seq less the marker less the tombstones after it.
+ * The live messages after a member's marker up to `lastSeq` (the newest, or the newest as of an update):
+ * that seq less the marker less the tombstones between.
  * The tombstones are counted through a partial index of deleted messages only, and only when there is
  * something unread at all: the cost does not grow with how many messages are unread.
  */
-const unreadSql = (m: string, a: string) => `GREATEST(0,
-    coalesce(${a}.last_seq, 0) - ${m}.last_read_seq
-    - CASE WHEN coalesce(${a}.last_seq, 0) > ${m}.last_read_seq THEN (
+const unreadSql = (m: string, lastSeq: string) => `GREATEST(0,
+    ${lastSeq} - ${m}.last_read_seq
+    - CASE WHEN ${lastSeq} > ${m}.last_read_seq THEN (
         SELECT count(*) FROM message_tombstones t
-        WHERE t.conversation_id = ${m}.conversation_id AND t.seq > ${m}.last_read_seq
+        WHERE t.conversation_id = ${m}.conversation_id AND t.seq > ${m}.last_read_seq AND t.seq <= ${lastSeq}
       ) ELSE 0 END)`;
 
 const CONVERSATION_COLUMNS = `c.id, c.is_group, c.name, c.creator_id, c.owner_id, c.member_count,
@@ -246,7 +247,7 @@ const statements = {
     'conversation-service.list',
     `WITH mine AS MATERIALIZED (
          SELECT ${CONVERSATION_COLUMNS}, GREATEST(c.created_at, a.last_message_at) AS activity,
-                m.last_read_seq, ${unreadSql('m', 'a')} AS unread_count
+                m.last_read_seq, ${unreadSql('m', 'coalesce(a.last_seq, 0)')} AS unread_count
          FROM conversation_members m
          JOIN conversations c ON c.id = m.conversation_id
          LEFT JOIN conversation_activity a ON a.conversation_id = m.conversation_id
@@ -450,17 +451,22 @@ export const inboxRepository = {
     return shared;
   },
 
-  /** Each user's read state in the conversation (those who are members), for live updates. */
+  /**
+   * Each user's read state in the conversation (those who are members), for a live `conversation` update
+   * that shows the conversation as it was when its newest message was `lastSeq`: the markers as they are,
+   * and the live messages after them up to `lastSeq`.
+   */
   async readStates(
     manager: EntityManager,
     conversationId: string,
     userIds: readonly string[],
+    lastSeq: number,
   ): Promise<Map<string, { lastReadSeq: number; unreadCount: number }>> {
     const rows = (await manager.query(
-      `SELECT m.user_id, m.last_read_seq, ${unreadSql('m', 'a')} AS unread_count
-       FROM conversation_members m LEFT JOIN conversation_activity a ON a.conversation_id = m.conversation_id
+      `SELECT m.user_id, m.last_read_seq, ${unreadSql('m', '$3::bigint')} AS unread_count
+       FROM conversation_members m
        WHERE m.conversation_id = $1 AND m.user_id = ANY($2::text[])`,
-      [conversationId, userIds],
+      [conversationId, userIds, lastSeq],
     )) as Array<{ user_id: string; last_read_seq: string; unread_count: string }>;
     return new Map(
       rows.map((row) => [
@@ -507,7 +513,7 @@ export const inboxRepository = {
     const [row] = (await manager.query(
       `SELECT ${CONVERSATION_COLUMNS}, m.user_id IS NOT NULL AS is_member,
          coalesce(m.last_read_seq, 0) AS last_read_seq,
-         CASE WHEN m.user_id IS NULL THEN 0 ELSE ${unreadSql('m', 'a')} END AS unread_count
+         CASE WHEN m.user_id IS NULL THEN 0 ELSE ${unreadSql('m', 'coalesce(a.last_seq, 0)')} END AS unread_count
        FROM conversations c
        LEFT JOIN conversation_activity a ON a.conversation_id = c.id
        LEFT JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = $2

@@ -98,9 +98,12 @@ export class SubscribeToUpdates {
         const readState =
           update.kind === 'conversation'
             ? (
-                await inboxRepository.readStates(this.dataSource.manager, update.conversationId, [
-                  subscription.userId,
-                ])
+                await inboxRepository.readStates(
+                  this.dataSource.manager,
+                  update.conversationId,
+                  [subscription.userId],
+                  Number(update.payload['lastSeq'] ?? 0),
+                )
               ).get(subscription.userId)
             : undefined;
         await subscription.replay(update.position, changeOf(update, readState));
