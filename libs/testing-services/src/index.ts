@@ -6,7 +6,14 @@ export { bundlePath, launchApp, workspaceRoot, type LaunchedApp } from './proces
 export { describeByReflection } from './reflection-client';
 export { EventRecorder } from './event-recorder';
 export { EventPublisher } from './event-publisher';
-export { playStory, StoryError, type StoryClients, type StoryReporter, type StoryResult } from './story';
+export {
+  playStory,
+  StoryError,
+  type StoryClients,
+  type StoryReporter,
+  type StoryResult,
+  type StoryUsers,
+} from './story';
 export { launchStack, STACK_APPS, type RunningStack, type StackApp } from './stack-launcher';
 export { failureOf, statusOf, users } from './call-outcomes';
 export { UpdateWatcher } from './update-watcher';

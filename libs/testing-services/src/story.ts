@@ -17,6 +17,15 @@ export interface StoryClients {
 export interface StoryReporter {
   chapter(title: string): void;
   step(call: string, result: string): void;
+  /** Before the first call: who the story's users are (the demo subscribes to one of them). */
+  cast?(users: StoryUsers): Promise<void> | void;
+}
+
+export interface StoryUsers {
+  alice: string;
+  bob: string;
+  carol: string;
+  dave: string;
 }
 
 export class StoryError extends Error {
@@ -34,7 +43,7 @@ export class StoryError extends Error {
 export interface StoryResult {
   directId: string;
   groupId: string;
-  users: { alice: string; bob: string; carol: string; dave: string };
+  users: StoryUsers;
 }
 
 const statusName = (code: number) => status[code] ?? String(code);
@@ -49,6 +58,7 @@ export async function playStory(clients: StoryClients, reporter: StoryReporter):
   const { conversations, messages, groups } = clients;
   const run = randomUUID().slice(0, 6);
   const users = { alice: `alice-${run}`, bob: `bob-${run}`, carol: `carol-${run}`, dave: `dave-${run}` };
+  await reporter.cast?.(users);
 
   async function step<T>(
     call: string,

@@ -1,14 +1,16 @@
 // `npm run demo`: with the stack up (`npm start` in another terminal), plays the product's
 // story through gRPC and prints each call, its result and, as they arrive, the events a
-// notification service listening to the stream receives. Exits non-zero, naming the
-// call, when anything fails.
+// notification service listening to the stream receives and the live updates a second user's
+// device gets from ConversationService.Subscribe. Exits non-zero, naming the call, when anything
+// fails.
 import {
   createConversationClient,
   createGroupClient,
   createMessageClient,
   type ChatEvent,
+  type Update,
 } from '@chat/contract';
-import { EventRecorder, playStory, StoryError } from '@chat/testing-services';
+import { EventRecorder, playStory, StoryError, UpdateWatcher } from '@chat/testing-services';
 
 const env = (name: string, fallback: string) => process.env[name]?.trim() || fallback;
 const addresses = {
@@ -27,6 +29,28 @@ const color = process.stdout.isTTY
       red: (s: string) => `\x1b[31m${s}\x1b[0m`,
     }
   : { dim: (s: string) => s, bold: (s: string) => s, cyan: (s: string) => s, red: (s: string) => s };
+
+/** One live update as a user's device would show it. */
+function describeUpdate(update: Update): string {
+  if (update.caughtUp) return 'caught up: live from here';
+  if (update.message) {
+    const m = update.message;
+    const what = m.deleted
+      ? 'deleted'
+      : m.updatedAt
+        ? `edited to ${JSON.stringify(m.text)}`
+        : JSON.stringify(m.text);
+    return `message #${m.seq} from ${m.senderId} ${what} ${color.dim(`conversation=${m.conversationId.slice(0, 8)}…`)}`;
+  }
+  if (update.conversation) {
+    const c = update.conversation;
+    return `conversation ${c.name ? JSON.stringify(c.name) : 'direct'} ${color.dim(`members=${c.memberCount} unread=${c.unreadCount}`)}`;
+  }
+  if (update.read)
+    return `read up to #${update.read.lastReadSeq} ${color.dim(`unread=${update.read.unreadCount}`)}`;
+  if (update.removedConversationId) return `removed from ${update.removedConversationId.slice(0, 8)}…`;
+  return JSON.stringify(update);
+}
 
 function describeEvent(event: ChatEvent): string {
   const data = event.data as unknown as Record<string, unknown>;
@@ -61,20 +85,33 @@ async function main(): Promise<number> {
     listener.onEvent((event) =>
       process.stdout.write(`      ${color.cyan('⇢ event')} ${describeEvent(event)}\n`),
     );
+    let device: UpdateWatcher | undefined;
     try {
       const result = await playStory(clients, {
         chapter: (title) => process.stdout.write(`\n${color.bold(`── ${title} ──`)}\n`),
         step: (call, outcome) => process.stdout.write(`  ${color.bold(call)}\n    → ${outcome}\n`),
+        // Bob's phone, connected before the story starts: what a gateway would push to it.
+        cast: async (users) => {
+          device = UpdateWatcher.open(clients.conversations, users.bob);
+          device.stream.on('data', (update: Update) =>
+            process.stdout.write(
+              `      ${color.cyan(`⇠ ${users.bob}'s device`)} ${describeUpdate(update)}\n`,
+            ),
+          );
+          await device.until((updates) => updates.some((update) => update.caughtUp), 'caught_up');
+        },
       });
-      await new Promise((resolve) => setTimeout(resolve, 500)); // let the last events arrive
+      await new Promise((resolve) => setTimeout(resolve, 500)); // let the last events and updates arrive
       const received = listener
         .events()
         .filter((event) => event.subject === result.directId || event.subject === result.groupId);
       process.stdout.write(
-        `\n${color.bold('✔ The whole story succeeded.')} A notification listener received ${received.length} events.\n`,
+        `\n${color.bold('✔ The whole story succeeded.')} A notification listener received ${received.length} events; ` +
+          `${result.users.bob}'s device received ${device?.updates.length ?? 0} live updates.\n`,
       );
       return 0;
     } finally {
+      device?.cancel();
       await listener.close();
     }
   } catch (error) {
