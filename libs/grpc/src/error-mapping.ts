@@ -4,6 +4,7 @@ import { Catch, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/comm
 import { RpcException } from '@nestjs/microservices';
 import { throwError, type Observable } from 'rxjs';
 import { DomainError, ErrorKind } from '@chat/domain';
+import { describeError, OutageLog } from '@chat/messaging';
 import { mapDatabaseError } from '@chat/persistence';
 import type { Logger } from './logger';
 
@@ -53,14 +54,26 @@ export function requestIdOf(metadata: unknown): string {
  * PostgreSQL errors are translated where possible; everything else becomes
  * INTERNAL with a generic message and is logged with the request id.
  */
-export function toGrpcError(error: unknown, logger: Logger, requestId: string = randomUUID()): GrpcError {
+export function toGrpcError(
+  error: unknown,
+  logger: Logger,
+  requestId: string = randomUUID(),
+  outage?: OutageLog,
+): GrpcError {
   const metadata = new Metadata();
   metadata.set(REQUEST_ID_METADATA_KEY, requestId);
   const mapped = mapDatabaseError(error);
   if (mapped instanceof DomainError) {
     metadata.set(ERROR_CODE_METADATA_KEY, mapped.code);
-    const level = mapped.kind === ErrorKind.Unavailable ? 'warn' : 'debug';
-    logger[level]({ requestId, code: mapped.code, err: mapped.cause ?? undefined }, mapped.message);
+    // A dependency down fails every call: one warning when it starts and a bounded few while it lasts
+    // (`OutageLog`), the calls themselves at debug. Never the driver's error object (it carries the
+    // connection's settings): its message only.
+    if (mapped.kind === ErrorKind.Unavailable && outage)
+      outage.report(mapped.cause ?? mapped, { code: mapped.code });
+    logger.debug(
+      { requestId, code: mapped.code, ...(mapped.cause ? { cause: describeError(mapped.cause) } : {}) },
+      mapped.message,
+    );
     return grpcError(STATUS_BY_KIND[mapped.kind], mapped.message, metadata);
   }
   if (error instanceof RpcException) {
@@ -87,11 +100,15 @@ export function toGrpcError(error: unknown, logger: Logger, requestId: string = 
 /** Registered globally so that it runs for every gRPC handler (proved by a test). */
 @Catch()
 export class GrpcErrorFilter implements RpcExceptionFilter<unknown> {
-  constructor(private readonly logger: Logger) {}
+  private readonly outage: OutageLog;
+
+  constructor(private readonly logger: Logger) {
+    this.outage = new OutageLog(logger, 'A dependency (calls answered UNAVAILABLE)', 10_000, 30_000);
+  }
 
   catch(exception: unknown, host: ArgumentsHost): Observable<never> {
     const requestId = requestIdOf(host.switchToRpc().getContext());
-    const error = toGrpcError(exception, this.logger, requestId);
+    const error = toGrpcError(exception, this.logger, requestId, this.outage);
     return throwError(() => error);
   }
 }

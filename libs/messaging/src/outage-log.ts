@@ -22,13 +22,19 @@ export function describeError(error: unknown): string {
 export class OutageLog {
   private since: number | undefined;
   private lastLine = 0;
+  private lastReport = 0;
   private affected = 0;
   private affectedSinceLine = 0;
 
+  /**
+   * `quietAfterMs`: for callers that only see failures (a request path), an outage without a report for
+   * this long is taken as over (its end is logged with the next report, or never when none comes).
+   */
   constructor(
     private readonly logger: OutageLogger,
     private readonly what: string,
     private readonly everyMs = 10_000,
+    private readonly quietAfterMs = Number.POSITIVE_INFINITY,
   ) {}
 
   get active(): boolean {
@@ -38,6 +44,8 @@ export class OutageLog {
   /** One operation met the outage (and will be retried). */
   report(error: unknown, fields: object = {}): void {
     const now = Date.now();
+    if (this.since !== undefined && now - this.lastReport > this.quietAfterMs) this.recovered();
+    this.lastReport = now;
     this.affected += 1;
     this.affectedSinceLine += 1;
     if (this.since === undefined) {

@@ -4,6 +4,7 @@ import pg, { type QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import { connectionPool } from '@chat/persistence';
 import type { NatsLogger } from './nats-connection';
+import { describeError, OutageLog } from './outage-log';
 
 export interface OutboxRelayOptions {
   dataSource: DataSource;
@@ -115,7 +116,11 @@ export class OutboxRelay {
   /** The relay's own connection, while it has one. */
   private client: pg.Client | undefined;
 
+  /** Failed passes (PostgreSQL or NATS down): logged when they start, bounded while they last, and at the end. */
+  private readonly outage: OutageLog;
+
   constructor(private readonly options: OutboxRelayOptions) {
+    this.outage = new OutageLog(options.logger, 'Outbox relay: PostgreSQL or NATS');
     this.js = jetstream(options.nats);
     this.conversationsPerPass = options.conversationsPerPass ?? 100;
     this.eventsPerPass = options.eventsPerPass ?? 500;
@@ -145,9 +150,8 @@ export class OutboxRelay {
     }
     this.running = this.drain()
       .then(() => undefined)
-      .catch((error: unknown) =>
-        this.options.logger.warn({ err: error }, 'Outbox relay pass failed; will retry'),
-      )
+      .then(() => this.outage.recovered())
+      .catch((error: unknown) => this.outage.report(error))
       .finally(() => {
         this.running = undefined;
       });
@@ -330,7 +334,10 @@ export class OutboxRelay {
     try {
       await this.prune();
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'Could not prune sent outbox rows; will retry');
+      this.options.logger.warn(
+        { error: describeError(error) },
+        'Could not prune sent outbox rows; will retry',
+      );
     }
   }
 
