@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every gate of the repository in one command. Static checks first
-// (generated contract fresh, buf lint, ESLint with module boundaries, Prettier,
+// (generated contract fresh, buf lint, the contract and the event catalog compatible with the
+// previous commit, ESLint with module boundaries, Prettier,
 // type-check of sources and tests), then the apps are built (system tests run the
 // bundles as processes), then Jest runs unit, integration and system tests.
 // The last line is always `Tests: N passed, N failed`: Jest's test counts, plus one
@@ -38,6 +39,12 @@ function run(title, command, args) {
 const gates = [
   ['generated contract is up to date', process.execPath, ['tools/codegen/generate.mjs', '--check']],
   ['buf lint', bin('buf'), ['lint']],
+  [
+    'contract compatible with the previous commit (buf breaking)',
+    process.execPath,
+    ['tools/ci/proto-compat.mjs'],
+  ],
+  ['event catalog compatible with the previous commit', process.execPath, ['tools/ci/events-compat.mjs']],
   // ESLint's Nx module-boundary rule reads the cached project graph and silently skips
   // itself when there is none (a fresh clone): compute the graph first.
   ['nx project graph', bin('nx'), ['show', 'projects']],

@@ -22,9 +22,12 @@ export const workspaceRoot = ((): string => {
   throw new Error(`No nx.json above ${__dirname}`);
 })();
 
-/** The built bundle of an app: run `nx run-many -t build` (npm test does) first. */
-export function bundlePath(app: string): string {
-  const bundle = path.join(workspaceRoot, 'dist/apps', app, 'main.js');
+/**
+ * The built bundle of an app: run `nx run-many -t build` (npm test does) first. `root`: another checkout
+ * whose apps were built (the previous commit's, say).
+ */
+export function bundlePath(app: string, root: string = workspaceRoot): string {
+  const bundle = path.join(root, 'dist/apps', app, 'main.js');
   if (!existsSync(bundle)) {
     throw new Error(`${bundle} does not exist; build the apps first (npx nx run-many -t build)`);
   }
@@ -38,12 +41,13 @@ export function bundlePath(app: string): string {
 export async function launchApp(
   app: string,
   env: Record<string, string>,
-  options: { startTimeoutMs?: number } = {},
+  options: { startTimeoutMs?: number; root?: string } = {},
 ): Promise<LaunchedApp> {
   const port = env['GRPC_PORT'];
   if (!port) throw new Error('launchApp needs GRPC_PORT in env');
-  const child = spawn(process.execPath, [bundlePath(app), 'serve'], {
-    cwd: workspaceRoot,
+  const root = options.root ?? workspaceRoot;
+  const child = spawn(process.execPath, [bundlePath(app, root), 'serve'], {
+    cwd: root,
     env: { PATH: process.env['PATH'] ?? '', GRPC_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
