@@ -12,8 +12,16 @@ describe('loadConfig', () => {
       natsUrl: DEFAULT_NATS_URL,
       natsStream: 'CHAT',
       natsSubjectPrefix: 'chat',
+      natsStreamReplicas: 1,
       logLevel: 'info',
     });
+  });
+
+  it('refuses a NATS_STREAM_REPLICAS outside 1 to 5, naming the variable', () => {
+    expect(() => loadConfig({ NATS_STREAM_REPLICAS: '7' }, { defaultPort: 50051 })).toThrow(
+      /NATS_STREAM_REPLICAS must be between 1 and 5/,
+    );
+    expect(loadConfig({ NATS_STREAM_REPLICAS: '3' }, { defaultPort: 50051 }).natsStreamReplicas).toBe(3);
   });
 
   it('reads the environment, treating empty values as unset', () => {

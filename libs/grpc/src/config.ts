@@ -10,6 +10,8 @@ export interface ServiceConfig<Extra = Record<string, never>> {
   natsUrl: string;
   natsStream: string;
   natsSubjectPrefix: string;
+  /** Replicas of the event streams (3 on a JetStream cluster); applied when a service creates or updates them. */
+  natsStreamReplicas: number;
   logLevel: LogLevel;
   /** How often the health monitor probes PostgreSQL and NATS. */
   healthIntervalMs: number;
@@ -78,6 +80,12 @@ function baseSchema(defaultPort: number) {
       .string()
       .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, { message: 'must be dot-separated subject tokens' })
       .default('chat'),
+    NATS_STREAM_REPLICAS: z.coerce
+      .number({ message: 'must be a number' })
+      .int({ message: 'must be a whole number' })
+      .min(1, { message: 'must be between 1 and 5' })
+      .max(5, { message: 'must be between 1 and 5' })
+      .default(1),
     LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
     HEALTH_INTERVAL_MS: milliseconds(2_000),
     STARTUP_TIMEOUT_MS: milliseconds(60_000),
@@ -144,6 +152,7 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<string, never>>(
     natsUrl: values['NATS_URL'] as string,
     natsStream: values['NATS_STREAM'] as string,
     natsSubjectPrefix: values['NATS_SUBJECT_PREFIX'] as string,
+    natsStreamReplicas: values['NATS_STREAM_REPLICAS'] as number,
     logLevel: values['LOG_LEVEL'] as LogLevel,
     healthIntervalMs: values['HEALTH_INTERVAL_MS'] as number,
     startupTimeoutMs: values['STARTUP_TIMEOUT_MS'] as number,

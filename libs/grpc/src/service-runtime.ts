@@ -147,7 +147,7 @@ export async function startService<Extra extends z.ZodRawShape>(
     const connection = nats;
     const streamSettings = { stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix };
     await untilAvailable('NATS JetStream', deadline, logger, () =>
-      ensureEventStreams(connection, streamSettings),
+      ensureEventStreams(connection, { ...streamSettings, replicas: config.natsStreamReplicas }),
     );
     const relay = new OutboxRelay({ dataSource, nats: connection, logger });
     const unitOfWork = new UnitOfWork({ dataSource, relay, source: definition.name, ...streamSettings });

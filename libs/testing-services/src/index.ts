@@ -17,3 +17,4 @@ export {
 export { launchStack, STACK_APPS, type RunningStack, type StackApp } from './stack-launcher';
 export { failureOf, statusOf, users } from './call-outcomes';
 export { UpdateWatcher } from './update-watcher';
+export { NatsCluster, natsServerAvailable } from './nats-cluster';
