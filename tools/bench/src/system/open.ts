@@ -1,12 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { StackApp } from '@chat/testing-services';
 
-import { classifyError } from '../support/closed-loop';
 import { round, summarise, type Summary } from '../support/stats';
 import { cpuPerOperation, startCpu, type CpuPerOperation } from './cpu';
 import { MembershipProbe, type MembershipLag } from './membership';
+import { runOpenLoop } from './open-loop';
 import { pickSender, TEXT } from './send';
 import { formatCount, type Results, type Section, type SummaryRow, type Target } from './section';
 import { MessageTracker, type TrackedFigures } from './tracker';
@@ -84,48 +83,21 @@ export const openSection: Section<OpenResult> = {
             : undefined;
         await probe?.start();
 
-        const total = Math.round(rate * options['open-seconds']);
-        const intervalMs = 1_000 / rate;
-        const latencies: number[] = [];
-        const errors: Record<string, number> = {};
-        let issued = 0;
-        let notIssued = 0;
-        let accepted = 0;
-        let outstanding = 0;
-        const cpu = await startCpu(servers, stack);
-        const t0 = performance.now() + 5;
-        for (let next = 0; next < total;) {
-          const now = performance.now();
-          for (; next < total && t0 + next * intervalMs <= now; next += 1) {
-            const scheduled = t0 + next * intervalMs;
-            if (outstanding >= options['max-outstanding']) {
-              notIssued += 1;
-              continue;
-            }
-            outstanding += 1;
-            issued += 1;
+        const run = await runOpenLoop({
+          name: `the open loop at ${rate}/s`,
+          rate,
+          seconds: options['open-seconds'],
+          maxOutstanding: options['max-outstanding'],
+          deadline,
+          call: () => {
             const { conversationId, userId } = pickSender(dataset.groups);
-            stack.messages.send({ conversationId, userId, data: { text: TEXT } }).then(
-              (message) => {
-                const ackAt = performance.now();
-                outstanding -= 1;
-                accepted += 1;
-                latencies.push(ackAt - scheduled);
-                tracker.track(message.id, conversationId, ackAt);
-              },
-              (error: unknown) => {
-                outstanding -= 1;
-                const kind = classifyError(error);
-                errors[kind] = (errors[kind] ?? 0) + 1;
-              },
-            );
-          }
-          deadline.check(`running the open loop at ${rate}/s`);
-          await sleep(1);
-        }
-        const scheduleEnd = t0 + total * intervalMs;
-        const cpuUse = await cpu.finish();
-        await deadline.waitFor('waiting for the open loop’s last Sends', () => outstanding === 0);
+            return stack.messages
+              .send({ conversationId, userId, data: { text: TEXT } })
+              .then((message) => ({ message, conversationId }));
+          },
+          accepted: ({ message, conversationId }, ackAt) => tracker.track(message.id, conversationId, ackAt),
+          observe: () => startCpu(servers, stack),
+        });
         // One wait for both projections (the same consumer applies the group and the message events).
         const drainUntil = performance.now() + drainMs();
         const membership = (await probe?.stop(Math.max(0, drainUntil - performance.now()))) ?? null;
@@ -138,33 +110,32 @@ export const openSection: Section<OpenResult> = {
         );
         const tracked = tracker.figures();
         const drained = tracked.applied === tracked.messages && tracked.messages > 0;
-        const seconds = (scheduleEnd - t0) / 1_000;
-        const errorCount = Object.values(errors).reduce((sum, count) => sum + count, 0);
+        const seconds = (run.endMs - run.startMs) / 1_000;
         const result: OpenRate = {
           offeredPerSecond: rate,
-          seconds: round(seconds),
-          offered: total,
-          issued,
-          notIssued,
-          accepted,
-          errors,
-          errorCount,
-          acceptedPerSecond: Math.round(accepted / seconds),
-          sendLatencyMs: summarise(latencies),
+          seconds: run.seconds,
+          offered: run.offered,
+          issued: run.issued,
+          notIssued: run.notIssued,
+          accepted: run.accepted,
+          errors: run.errors,
+          errorCount: run.errorCount,
+          acceptedPerSecond: Math.round(run.accepted / seconds),
+          sendLatencyMs: summarise(run.latencies),
           tracked,
-          backlogMax: tracker.maxBacklog(t0),
+          backlogMax: tracker.maxBacklog(run.startMs),
           drainMs:
             drained && tracked.lastAppliedAt !== null
               ? round(tracked.lastAppliedAt - tracked.lastAckAt)
               : null,
           drained,
           membership,
-          cpu: cpuPerOperation(cpuUse, accepted / seconds),
+          cpu: cpuPerOperation(run.observed, run.accepted / seconds),
           residentMiB: stack.residentMiB(),
         };
         rates.push(result);
         note(
-          `accepted ${result.accepted}/${total} (errors ${errorCount}, not issued ${notIssued}); Send p50 ` +
+          `accepted ${result.accepted}/${result.offered} (errors ${result.errorCount}, not issued ${result.notIssued}); Send p50 ` +
             `${result.sendLatencyMs.p50} ms p99 ${result.sendLatencyMs.p99} ms; ack→event p50 ` +
             `${tracked.ackToEventMs.p50} p99 ${tracked.ackToEventMs.p99} ms; ack→applied p50 ` +
             `${tracked.ackToAppliedMs.p50} p99 ${tracked.ackToAppliedMs.p99} max ${tracked.ackToAppliedMs.max} ms; ` +
