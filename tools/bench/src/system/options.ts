@@ -9,11 +9,24 @@ running, on a persistent database (--database) and stream (--stream) that are bu
 later runs (--rebuild builds them again). Sections, in this order: closed (closed-loop Send), peer
 (ejabberd MUC+MAM, when installed), ceiling (pgbench running message-service's lone-Send statement),
 open (open-loop Send at fixed rates, event and projection lags, membership lag), groups (10- vs
-1,000-member groups), system (CPU and memory per Send). Prints one summary table with PASS/MISS per
-target and writes JSON to --out. A benchmark, not a test: it never fails on a figure.`;
+1,000-member groups), read (inbox List of a user in 1,000 conversations, MarkRead calls/s, unread counts
+100,000 vs 10 behind; --before measures List of the commit before read state beside it), live (idle
+Subscribe streams on one conversation-service, Send → update delivery at 500/s to 2,000 subscribers,
+resuming 1,000 subscribers from their cursors), system (CPU and memory per Send). Prints one summary
+table with PASS/MISS per target and writes JSON to --out. A benchmark, not a test: it never fails on a
+figure.`;
 
 /** The sections, in the order they run. */
-export const SECTION_NAMES = ['closed', 'peer', 'ceiling', 'open', 'groups', 'system'] as const;
+export const SECTION_NAMES = [
+  'closed',
+  'peer',
+  'ceiling',
+  'open',
+  'groups',
+  'read',
+  'live',
+  'system',
+] as const;
 export type SectionName = (typeof SECTION_NAMES)[number];
 
 const SPECS = {
@@ -26,7 +39,7 @@ const SPECS = {
     type: 'boolean',
     default: false,
     description:
-      'a flag: short durations for development (3 s closed-loop, peer and ceiling levels, 1 s warm-ups, 10 s open-loop rates, 3 s group runs)',
+      'a flag: short durations for development (3 s closed-loop, peer and ceiling levels, 1 s warm-ups, 10 s open-loop rates, 3 s group runs, fewer List/Get calls, 1,000 idle subscribers, 10 s live load, 200 resuming subscribers)',
   },
   timeout: { type: 'number', default: 1_140, min: 60, description: 'global timeout, in seconds' },
   database: {
@@ -89,6 +102,76 @@ const SPECS = {
     integer: true,
     description: 'groups: closed-loop senders per group size',
   },
+  'list-calls': {
+    type: 'number',
+    default: 500,
+    min: 1,
+    integer: true,
+    description: 'read: sequential List calls per measured page (after a tenth as many to warm up)',
+  },
+  'get-calls': {
+    type: 'number',
+    default: 2_000,
+    min: 1,
+    integer: true,
+    description: 'read: Get calls per conversation (100,000 and 10 behind), interleaved',
+  },
+  before: {
+    type: 'boolean',
+    default: false,
+    description:
+      'a flag: read also measures List on the commit before read state (--before-commit), built in a git worktree at --before-dir and run on a throw-away database (adds ~3–5 min); without it the figure recorded by the last such run is shown, marked as such',
+  },
+  'before-commit': {
+    type: 'string',
+    default: 'f4b9b0e',
+    description: 'read --before: the commit before read state (List without unread counts)',
+  },
+  'before-dir': {
+    type: 'string',
+    default: '/tmp/wt-before',
+    description: 'read --before: where its git worktree goes (removed afterwards when the bench made it)',
+  },
+  'idle-subscribers': {
+    type: 'number',
+    default: 10_000,
+    min: 1,
+    integer: true,
+    description: 'live: idle Subscribe streams held open on one conversation-service',
+  },
+  'subscriber-channels': {
+    type: 'number',
+    default: 8,
+    min: 1,
+    integer: true,
+    description: 'live: gRPC channels (HTTP/2 connections) the streams are spread over',
+  },
+  'live-rate': {
+    type: 'number',
+    default: 500,
+    min: 1,
+    description: 'live: open-loop Sends per second, without and then with 2,000 subscribers',
+  },
+  'live-seconds': {
+    type: 'number',
+    default: 30,
+    min: 1,
+    description: 'live: seconds of each open-loop run',
+  },
+  'resume-groups': {
+    type: 'number',
+    default: 100,
+    min: 1,
+    integer: true,
+    description: 'live: groups of 10 whose members resume (100 → 1,000 subscribers)',
+  },
+  'resume-behind': {
+    type: 'number',
+    default: 100,
+    min: 1,
+    integer: true,
+    description: 'live: messages sent to each resuming group while its members are away',
+  },
   'drain-timeout': {
     type: 'number',
     default: 45,
@@ -143,6 +226,11 @@ const QUICK: Partial<Record<keyof typeof SPECS, number>> = {
   'drain-timeout': 30,
   'run-warmup': 2,
   'build-warmup': 10,
+  'list-calls': 100,
+  'get-calls': 300,
+  'idle-subscribers': 1_000,
+  'live-seconds': 10,
+  'resume-groups': 20,
 };
 
 export function readOptions(argv: string[] = process.argv.slice(2)): SystemOptions {

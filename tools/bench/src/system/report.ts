@@ -11,6 +11,7 @@ const COLUMNS: Array<{ key: keyof SummaryRow; header: string }> = [
   { key: 'ceiling', header: 'ceiling simple /s · p50/p99' },
   { key: 'ceilingPrepared', header: 'ceiling prepared' },
   { key: 'peer', header: 'peer /s · p50/p99' },
+  { key: 'before', header: 'before p50/p99' },
   { key: 'vsCeiling', header: '÷ceiling' },
   { key: 'vsPeer', header: '÷peer' },
   { key: 'notes', header: 'notes' },

@@ -28,8 +28,8 @@ export interface SectionContext {
 export type Results = Partial<Record<SectionName, unknown>>;
 
 /**
- * One row of the summary table. `ours` is this system's figure; `ceiling`, `peer` and the ratios sit
- * beside it where there is something to compare with; `notes` carries the rest in words.
+ * One row of the summary table. `ours` is this system's figure; `ceiling`, `peer`, `before` and the ratios
+ * sit beside it where there is something to compare with; `notes` carries the rest in words.
  */
 export interface SummaryRow {
   row: string;
@@ -39,6 +39,8 @@ export interface SummaryRow {
   ceiling?: string;
   ceilingPrepared?: string;
   peer?: string;
+  /** The same measure on the design before (an earlier commit), where a section measures it. */
+  before?: string;
   vsCeiling?: string;
   vsPeer?: string;
   notes?: string;

@@ -1,9 +1,11 @@
 import { ceilingSection } from './ceiling';
 import { closedSection } from './closed';
 import { groupsSection } from './groups';
+import { liveSection } from './live';
 import { openSection } from './open';
 import type { SectionName } from './options';
 import { peerSection } from './peer';
+import { readSection } from './read';
 import type { Section } from './section';
 import { systemSection } from './system-figures';
 
@@ -17,5 +19,7 @@ export const SECTIONS: Record<SectionName, Section<unknown>> = {
   ceiling: ceilingSection as Section<unknown>,
   open: openSection as Section<unknown>,
   groups: groupsSection as Section<unknown>,
+  read: readSection as Section<unknown>,
+  live: liveSection as Section<unknown>,
   system: systemSection as Section<unknown>,
 };

@@ -44,11 +44,19 @@ export class Servers {
     const natsUrl = process.env['NATS_URL'] || 'nats://127.0.0.1:4222';
     assertLoopbackUrl(natsUrl, 'NATS_URL');
     const nats = await connectNats({ url: natsUrl, name: 'bench-system' });
-    cleanup.add('close the NATS connection', () => nats.drain());
+    cleanup.add('close the NATS connection', async () => {
+      if (!nats.isClosed()) await nats.drain();
+    });
     const jsm = await jetstreamManager(nats);
     const servers = new Servers(settings, databaseUrl, maintenanceUrl, natsUrl, nats, jsm);
     cleanup.add('close the admin pool', () => servers.closeAdmin());
     return servers;
+  }
+
+  /** Closes the admin pool and the NATS connection before the run's cleanup would (which then has nothing to do). */
+  async close(): Promise<void> {
+    await this.closeAdmin();
+    if (!this.nats.isClosed()) await this.nats.drain();
   }
 
   /** The pool on the bench's database (opened on first use: the database may not exist before). */
