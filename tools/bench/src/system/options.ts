@@ -120,7 +120,7 @@ const SPECS = {
     type: 'boolean',
     default: false,
     description:
-      'a flag: read also measures List on the commit before read state (--before-commit), built in a git worktree at --before-dir and run on a throw-away database (adds ~3–5 min); without it the figure recorded by the last such run is shown, marked as such',
+      'a flag: read also measures List on the commit before read state (--before-commit), built in a git worktree at --before-dir and run on a throw-away database, then this build on another (adds 1–3 min: npm install, an nx build unless cached, two short stacks); without it the figure recorded by the last such run is shown, marked as such',
   },
   'before-commit': {
     type: 'string',

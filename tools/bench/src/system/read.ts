@@ -127,7 +127,7 @@ export const readSection: Section<ReadResult> = {
 
     step(
       `read: List {pageSize ${PAGE_SIZE}} × ${options['list-calls']} sequential, first and middle page ` +
-        `(${data.conversations} conversations), then the user in ${data.smallConversations}`,
+        `(${formatCount(data.conversations)} conversations), then the user in ${data.smallConversations}`,
     );
     const user = await measureList(
       stack.conversations,
@@ -163,7 +163,7 @@ export const readSection: Section<ReadResult> = {
       );
       const reason =
         `not asked for: --before builds ${options['before-commit']} (the commit before read state) in a git ` +
-        'worktree and measures the same List there (a few minutes); no earlier run recorded a figure';
+        'worktree and measures the same List there (1–3 min more); no earlier run recorded a figure';
       before = row
         ? { ...row.value, source: 'recorded', recordedAt: row.value.measuredAt }
         : { status: 'not measured', source: 'none', reason };
@@ -258,7 +258,7 @@ export const readSection: Section<ReadResult> = {
         p99: unread[side].latencyMs.p99,
         notes:
           `expected ${formatCount(unread[side].expectedUnread)} (${unread[side].tombstonesAfterMarker} tombstones after the marker)` +
-          `; ${unread.calls} calls interleaved` +
+          `; ${formatCount(unread.calls)} calls interleaved` +
           (side === 'near' ? `; p50 ratio ${formatRatio(unread.p50Ratio ?? undefined)}` : ''),
       })),
     ];
@@ -400,7 +400,7 @@ async function measureUnread(
   const setup =
     'read state written directly: conversation_service.conversation_activity.last_seq = 100,000 for both, ' +
     "the member's last_read_seq 0 and 99,990, tombstones in conversation_service.message_tombstones";
-  step(`read: Get's unread count, 100,000 vs 10 behind (${calls} calls each, interleaved)`);
+  step(`read: Get's unread count, 100,000 vs 10 behind (${formatCount(calls)} calls each, interleaved)`);
   note(`setup: ${setup}`);
   const sides = { far: { id: behind.far, ...BEHIND.far }, near: { id: behind.near, ...BEHIND.near } };
   const client = await servers.admin.connect();
