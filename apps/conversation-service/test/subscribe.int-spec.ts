@@ -1,7 +1,14 @@
 import { status } from '@grpc/grpc-js';
 import { createConversationClient, type ConversationClient, type Update } from '@chat/contract';
 import { ERROR_CODE_METADATA_KEY } from '@chat/grpc';
-import { bootService, EventPublisher, UpdateWatcher, type TestService } from '@chat/testing-services';
+import { eventually } from '@chat/testing';
+import {
+  bootService,
+  EventPublisher,
+  MetricsScrape,
+  UpdateWatcher,
+  type TestService,
+} from '@chat/testing-services';
 import { conversationService } from '../src/service';
 import { caughtUp, GroupStory, messageDeleted, messageUpdated, users } from './conversation-fixture';
 
@@ -242,5 +249,27 @@ describe('conversation-service Subscribe', () => {
     const resumed = await watch(user.sleeper, sleeper.lastCursor);
     const after = messagesOf(resumed.updates, group.id).map((m) => m.id);
     expect([...before, ...after]).toEqual(sent);
+  });
+
+  it('counts its open streams in chat_live_subscribers, and a stream ended by the client as CANCELLED', async () => {
+    const scrape = () => MetricsScrape.of(service.service.metricsAddress);
+    const before = await scrape();
+    const user = users('one', 'two');
+
+    const first = await watch(user.one);
+    const second = await watch(user.two);
+    const open = await scrape();
+    first.cancel();
+    second.cancel();
+
+    expect(open.value('chat_live_subscribers') - before.value('chat_live_subscribers')).toBe(2);
+    await eventually(async () => {
+      const after = await scrape();
+      expect(after.value('chat_live_subscribers')).toBe(before.value('chat_live_subscribers'));
+      expect(
+        after.value('chat_grpc_server_handled_total', { method: 'Subscribe', code: 'CANCELLED' }) -
+          before.value('chat_grpc_server_handled_total', { method: 'Subscribe', code: 'CANCELLED' }),
+      ).toBe(2);
+    });
   });
 });

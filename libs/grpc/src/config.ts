@@ -4,6 +4,9 @@ import { z } from 'zod';
 export interface ServiceConfig<Extra = Record<string, never>> {
   grpcHost: string;
   grpcPort: number;
+  /** Where Prometheus scrapes `/metrics` (0: any free port, for tests). */
+  metricsHost: string;
+  metricsPort: number;
   databaseUrl: string;
   /** Most PostgreSQL connections the service's pool opens. */
   databasePoolSize: number;
@@ -55,7 +58,7 @@ function urlWithScheme(schemes: string[]) {
   );
 }
 
-function baseSchema(defaultPort: number) {
+function baseSchema(defaultPort: number, defaultMetricsPort: number) {
   return {
     GRPC_HOST: z.string().min(1).default('0.0.0.0'),
     GRPC_PORT: z.coerce
@@ -64,6 +67,13 @@ function baseSchema(defaultPort: number) {
       .min(1, { message: 'must be between 1 and 65535' })
       .max(65535, { message: 'must be between 1 and 65535' })
       .default(defaultPort),
+    METRICS_HOST: z.string().min(1).optional(),
+    METRICS_PORT: z.coerce
+      .number({ message: 'must be a port number' })
+      .int({ message: 'must be a whole port number' })
+      .min(0, { message: 'must be between 0 and 65535' })
+      .max(65535, { message: 'must be between 0 and 65535' })
+      .default(defaultMetricsPort),
     DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:']).default(DEFAULT_DATABASE_URL),
     DB_POOL_SIZE: z.coerce
       .number({ message: 'must be a number' })
@@ -108,6 +118,8 @@ function baseSchema(defaultPort: number) {
 
 export interface ConfigSpec<Extra extends z.ZodRawShape> {
   defaultPort: number;
+  /** The Prometheus port when METRICS_PORT is unset (default: the gRPC port less 41,000: 50051 → 9051). */
+  defaultMetricsPort?: number;
   /** Service-specific variables, e.g. MESSAGE_SERVICE_URL. */
   extra?: Extra;
 }
@@ -121,7 +133,10 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<string, never>>(
   spec: ConfigSpec<Extra>,
 ): ServiceConfig<z.infer<z.ZodObject<Extra>>> {
   const extraShape = (spec.extra ?? {}) as Extra;
-  const schema = z.object({ ...baseSchema(spec.defaultPort), ...extraShape });
+  const schema = z.object({
+    ...baseSchema(spec.defaultPort, spec.defaultMetricsPort ?? spec.defaultPort - 41_000),
+    ...extraShape,
+  });
   const input = Object.fromEntries(
     Object.keys(schema.shape).flatMap((key) => {
       const value = env[key];
@@ -147,6 +162,8 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<string, never>>(
   return {
     grpcHost: values['GRPC_HOST'] as string,
     grpcPort: values['GRPC_PORT'] as number,
+    metricsHost: (values['METRICS_HOST'] as string | undefined) ?? (values['GRPC_HOST'] as string),
+    metricsPort: values['METRICS_PORT'] as number,
     databaseUrl: values['DATABASE_URL'] as string,
     databasePoolSize: values['DB_POOL_SIZE'] as number,
     natsUrl: values['NATS_URL'] as string,

@@ -97,6 +97,17 @@ export function toGrpcError(
   );
 }
 
+/** The status code name (`NOT_FOUND`, `INTERNAL`, …) a thrown error reaches the client with, as `toGrpcError` maps it. */
+export function statusOf(error: unknown): string {
+  const mapped = mapDatabaseError(error);
+  if (mapped instanceof DomainError) return status[STATUS_BY_KIND[mapped.kind]];
+  if (error instanceof RpcException) {
+    const code = (error.getError() as { code?: unknown })?.code;
+    if (isGrpcStatus(code) && code !== status.UNKNOWN) return status[code];
+  }
+  return status[status.INTERNAL];
+}
+
 /** Registered globally so that it runs for every gRPC handler (proved by a test). */
 @Catch()
 export class GrpcErrorFilter implements RpcExceptionFilter<unknown> {

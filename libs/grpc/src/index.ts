@@ -7,3 +7,4 @@ export * from './service-runtime';
 export * from './run-service';
 export * from './page-token';
 export * from './authentication';
+export { GrpcMetricsInterceptor, ServiceMetrics, type MetricsSources } from './metrics';

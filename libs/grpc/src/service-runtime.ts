@@ -17,11 +17,12 @@ import {
   type EventHandlerSet,
   type NatsConnection,
 } from '@chat/messaging';
-import { checkDatabase, createDataSource, runMigrations } from '@chat/persistence';
+import { createDataSource, DatabaseProbe, runMigrations } from '@chat/persistence';
 import { DEFAULT_PAGE_TOKEN_SECRET, type ServiceConfig } from './config';
 import { JwtAuthentication } from './authentication';
 import { GrpcErrorFilter } from './error-mapping';
 import { HealthMonitor } from './health';
+import { GrpcMetricsInterceptor, ServiceMetrics } from './metrics';
 import { NestPinoLogger, type Logger } from './logger';
 
 /** Injection tokens for what the runtime provides to every app module. */
@@ -34,6 +35,8 @@ export type ChatServiceName = 'ConversationService' | 'MessageService' | 'GroupS
 /** A provider holding long-lived streams (Subscribe): ended before the server shuts down, or it would wait for them. */
 export interface LiveStreams {
   closeStreams(): Promise<void>;
+  /** Streams open now (the `chat_live_subscribers` metric). */
+  readonly subscribers: number;
 }
 
 /** Everything that makes an app an app; main.ts hands this to runService. */
@@ -75,6 +78,9 @@ export interface RunningService {
   health: HealthMonitor;
   relay: OutboxRelay;
   consumer: EventConsumer | undefined;
+  metrics: ServiceMetrics;
+  /** Where `/metrics` is served (host:port). */
+  metricsAddress: string;
   close(): Promise<void>;
 }
 
@@ -137,6 +143,7 @@ export async function startService<Extra extends z.ZodRawShape>(
     deadline,
   );
   let nats: NatsConnection | undefined;
+  const databaseProbe = new DatabaseProbe(dataSource);
   try {
     await untilAvailable('PostgreSQL migrations', deadline, logger, () =>
       runMigrations(dataSource, { schema: definition.schema, logger }),
@@ -149,7 +156,14 @@ export async function startService<Extra extends z.ZodRawShape>(
     await untilAvailable('NATS JetStream', deadline, logger, () =>
       ensureEventStreams(connection, { ...streamSettings, replicas: config.natsStreamReplicas }),
     );
-    const relay = new OutboxRelay({ dataSource, nats: connection, logger });
+    const metrics = new ServiceMetrics(definition.name);
+    const relay = new OutboxRelay({
+      dataSource,
+      nats: connection,
+      logger,
+      onPass: (pass) => metrics.relayPass(pass),
+      onPublished: (durationMs) => metrics.relayPublished(durationMs),
+    });
     const unitOfWork = new UnitOfWork({ dataSource, relay, source: definition.name, ...streamSettings });
     const consumer = definition.eventHandlers
       ? new EventConsumer({
@@ -158,12 +172,14 @@ export async function startService<Extra extends z.ZodRawShape>(
           nats: connection,
           logger,
           families: definition.eventFamilies,
+          onBatch: (batch) => metrics.consumerBatch(batch),
+          onDeadLetter: () => metrics.deadLettered(),
           ...streamSettings,
         })
       : undefined;
     const health = new HealthMonitor(
       `${CHAT_PACKAGE}.${definition.grpcService}`,
-      { database: () => checkDatabase(dataSource, 1_000), nats: () => checkNats(connection, 1_000) },
+      { database: () => databaseProbe.check(1_000), nats: () => checkNats(connection, 1_000) },
       config.healthIntervalMs,
       logger,
     );
@@ -222,6 +238,7 @@ export async function startService<Extra extends z.ZodRawShape>(
       logger: new NestPinoLogger(logger),
     });
     app.useGlobalFilters(new GrpcErrorFilter(logger));
+    app.useGlobalInterceptors(new GrpcMetricsInterceptor(metrics));
     const authentication = new JwtAuthentication(config.authentication);
     app.useGlobalGuards(authentication);
     if (!authentication.enabled) {
@@ -241,10 +258,17 @@ export async function startService<Extra extends z.ZodRawShape>(
       await consumer.start();
     }
     relay.start();
+    const streams = definition.liveStreams ? app.get(definition.liveStreams) : undefined;
+    metrics.attach({
+      dataSource,
+      ...(consumer ? { consumer } : {}),
+      ...(streams ? { liveSubscribers: () => streams.subscribers } : {}),
+    });
+    const metricsAddress = await metrics.listen(config.metricsHost, config.metricsPort, logger);
     await health.check();
     health.start();
     logger.info(
-      { address, grpcService: `${CHAT_PACKAGE}.${definition.grpcService}` },
+      { address, grpcService: `${CHAT_PACKAGE}.${definition.grpcService}`, metrics: metricsAddress },
       'gRPC server listening',
     );
 
@@ -266,14 +290,28 @@ export async function startService<Extra extends z.ZodRawShape>(
           clearTimeout(forced);
           await consumer?.stop();
           await relay.stop();
+          await metrics.close();
           await connection.drain().catch(() => connection.close());
+          await databaseProbe.close();
           await dataSource.destroy();
           logger.info('Stopped');
         }
       })());
-    return { app, address, dataSource, nats: connection, health, relay, consumer, close };
+    return {
+      app,
+      address,
+      dataSource,
+      nats: connection,
+      health,
+      relay,
+      consumer,
+      metrics,
+      metricsAddress,
+      close,
+    };
   } catch (error) {
     await nats?.close().catch(() => undefined);
+    await databaseProbe.close();
     await dataSource.destroy().catch(() => undefined);
     throw error;
   }

@@ -58,6 +58,10 @@ export interface EventConsumerOptions {
    * it is still working every third of it.
    */
   ackWaitMs?: number;
+  /** Called after each batch: its size, how long it took, and its events' outcomes (null: it failed). Metrics. */
+  onBatch?: (batch: { size: number; durationMs: number; outcomes: InboxOutcome[] | null }) => void;
+  /** Called for each event given up on (metrics). */
+  onDeadLetter?: () => void;
   /** How long dead-letter records are kept (default 7 days). */
   deadLetterRetentionMs?: number;
   /**
@@ -210,6 +214,24 @@ export class EventConsumer {
     );
   }
 
+  /** Each durable's backlog as JetStream counts it: events not yet delivered, delivered and not acknowledged, redelivered. */
+  async backlog(): Promise<
+    Array<{ durable: string; pending: number; unacknowledged: number; redelivered: number }>
+  > {
+    const manager = (this.manager ??= await jetstreamManager(this.options.nats));
+    return Promise.all(
+      this.durableNames.map(async (durable) => {
+        const info = await manager.consumers.info(this.options.stream, durable);
+        return {
+          durable,
+          pending: info.num_pending,
+          unacknowledged: info.num_ack_pending,
+          redelivered: info.num_redelivered,
+        };
+      }),
+    );
+  }
+
   /** A handler for an event of a family the consumer does not follow would never run: a programming error. */
   private checkFamilies(): void {
     const { families } = this.options;
@@ -302,6 +324,9 @@ export class EventConsumer {
       () => deliveries.forEach(({ message }) => message.working()),
       Math.max(100, this.ackWaitMs / 3),
     );
+    const started = performance.now();
+    const report = (outcomes: InboxOutcome[] | null) =>
+      this.options.onBatch?.({ size: deliveries.length, durationMs: performance.now() - started, outcomes });
     try {
       const outcomes = await applyEvents(
         this.options.dataSource,
@@ -311,8 +336,10 @@ export class EventConsumer {
         this.watermarks,
       );
       this.outage.recovered();
+      report(outcomes);
       return outcomes.map((value) => ({ ok: true, value }));
     } catch (error) {
+      report(null);
       if (deliveries.length === 1 || isOutage(error)) return deliveries.map(() => ({ ok: false, error }));
       this.options.logger.debug(
         { error: describeError(error), events: deliveries.length },
@@ -412,6 +439,7 @@ export class EventConsumer {
       },
       `Event dead-lettered: ${reason}`,
     );
+    this.options.onDeadLetter?.();
     try {
       await publishDeadLetter(
         this.js,

@@ -31,6 +31,8 @@ export interface OutboxRelayOptions {
   minPassIntervalMs?: number;
   /** Called after every pass, with what it published and how long it took (metrics, benchmarks). */
   onPass?: (pass: RelayPass) => void;
+  /** Called after each event JetStream acknowledged, with how long the publish took (metrics). */
+  onPublished?: (durationMs: number) => void;
 }
 
 /** One relay pass, as `onPass` sees it. */
@@ -309,10 +311,12 @@ export class OutboxRelay {
     let published: number | null = null;
     for (const row of rows) {
       try {
+        const started = performance.now();
         await this.js.publish(row.nats_subject, row.envelope, {
           msgID: row.event_id,
           timeout: this.options.publishTimeoutMs ?? 5_000,
         });
+        this.options.onPublished?.(performance.now() - started);
         published = Number(row.sequence);
       } catch (error) {
         const message = String((error as Error).message ?? error);

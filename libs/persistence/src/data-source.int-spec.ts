@@ -1,8 +1,9 @@
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { eventually, provisionDatabase, TcpProxy, type TestDatabase } from '@chat/testing';
 import type { DataSource } from 'typeorm';
 
 import { createDataSource } from './data-source';
-import { checkDatabase } from './health';
+import { DatabaseProbe } from './health';
 import type { PersistenceLogger } from './logger';
 
 const SCHEMA = 'source_test';
@@ -68,6 +69,17 @@ describe('createDataSource', () => {
     expect(row).toEqual({ schema: SCHEMA, application: 'persistence-source-test', tableSchema: SCHEMA });
   });
 
+  it('runs its sessions with one generic plan per prepared statement and without JIT compilation', async () => {
+    const dataSource = await initialized();
+
+    const [row] = (await dataSource.query(
+      `SELECT current_setting('plan_cache_mode') AS "planCacheMode", current_setting('jit') AS jit`,
+    )) as [{ planCacheMode: string; jit: string }];
+
+    // The server's own defaults are `auto` and `on`; the service's sessions say otherwise.
+    expect(row).toEqual({ planCacheMode: 'force_generic_plan', jit: 'off' });
+  });
+
   it('leaves the schema alone: no synchronize, no migrations run on initialize', async () => {
     const dataSource = await initialized();
 
@@ -120,10 +132,11 @@ describe('createDataSource', () => {
   });
 });
 
-describe('checkDatabase', () => {
+describe('DatabaseProbe', () => {
   let database: TestDatabase;
   let proxy: TcpProxy;
   let dataSource: DataSource;
+  let probe: DatabaseProbe;
 
   beforeAll(async () => {
     database = await provisionDatabase({ prefix: 'persistence_health' });
@@ -136,33 +149,35 @@ describe('checkDatabase', () => {
       connectTimeoutMs: 1_000,
       logger: recordingLogger([]),
     }).initialize();
+    probe = new DatabaseProbe(dataSource);
   });
   afterEach(() => proxy.restore());
   afterAll(async () => {
+    await probe.close();
     await dataSource.destroy();
     await proxy.close();
     await database.drop();
   });
 
   it('answers true while the database answers', async () => {
-    expect(await checkDatabase(dataSource, 1_000)).toBe(true);
+    expect(await probe.check(1_000)).toBe(true);
   });
 
   it('answers false quickly, without throwing, when the connection is cut', async () => {
     proxy.cut();
     const started = Date.now();
 
-    expect(await checkDatabase(dataSource, 1_000)).toBe(false);
+    expect(await probe.check(1_000)).toBe(false);
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
   it('answers true again once the database is back', async () => {
     proxy.cut();
-    expect(await checkDatabase(dataSource, 1_000)).toBe(false);
+    expect(await probe.check(1_000)).toBe(false);
 
     proxy.restore();
 
-    expect(await checkDatabase(dataSource, 1_000)).toBe(true);
+    expect(await probe.check(1_000)).toBe(true);
   });
 
   it('answers false quickly for an unreachable URL', async () => {
@@ -175,11 +190,11 @@ describe('checkDatabase', () => {
     await unreachable.initialize().catch(() => undefined);
     const started = Date.now();
 
-    expect(await checkDatabase(unreachable, 1_000)).toBe(false);
+    expect(await new DatabaseProbe(unreachable).check(1_000)).toBe(false);
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
-  it('answers false within the timeout when the database is too busy to answer', async () => {
+  it('answers true while every pooled connection is busy: it asks the database, not the pool', async () => {
     const busy = createDataSource({
       url: database.url,
       schema: SCHEMA,
@@ -188,16 +203,60 @@ describe('checkDatabase', () => {
       logger: recordingLogger([]),
     });
     await busy.initialize();
+    const busyProbe = new DatabaseProbe(busy);
     try {
-      // The only connection is taken for a second: the probe cannot even get one.
+      // The pool's only connection is taken for a second; a query through the pool would wait for it.
       const sleeping = busy.query('SELECT pg_sleep(1)');
       const started = Date.now();
 
-      expect(await checkDatabase(busy, 200)).toBe(false);
-      expect(Date.now() - started).toBeLessThan(800);
+      expect(await busyProbe.check(200)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(200);
       await sleeping;
     } finally {
+      await busyProbe.close();
       await busy.destroy();
+    }
+  });
+
+  it('answers false within the timeout when the server accepts the connection but never answers', async () => {
+    // Forwards to PostgreSQL until muted; from then on accepts connections and says nothing.
+    const target = new URL(database.url);
+    let muted = false;
+    const sockets = new Set<Socket>();
+    const relay = createServer((client) => {
+      sockets.add(client);
+      client.on('close', () => sockets.delete(client));
+      if (muted) return;
+      const server = connect(Number(target.port || 5432), target.hostname);
+      client.pipe(server).pipe(client);
+      client.on('error', () => server.destroy());
+      server.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const relayed = new URL(database.url);
+    relayed.hostname = '127.0.0.1';
+    relayed.port = String((relay.address() as AddressInfo).port);
+    const quiet = await createDataSource({
+      url: relayed.toString(),
+      schema: SCHEMA,
+      applicationName: 'persistence-health-test',
+      connectTimeoutMs: 5_000,
+      logger: recordingLogger([]),
+    }).initialize();
+    const quietProbe = new DatabaseProbe(quiet);
+    try {
+      muted = true;
+      const started = Date.now();
+
+      expect(await quietProbe.check(300)).toBe(false);
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(250);
+      expect(elapsed).toBeLessThan(800);
+    } finally {
+      await quietProbe.close();
+      await quiet.destroy();
+      sockets.forEach((socket) => socket.destroy());
+      relay.close();
     }
   });
 });

@@ -8,7 +8,7 @@ export {
   type DatabaseErrorInfo,
 } from './database-errors';
 export { GroupCommit, type GroupCommitOptions, type Settled } from './group-commit';
-export { checkDatabase } from './health';
+export { DatabaseProbe } from './health';
 export { consoleLogger, type PersistenceLogger } from './logger';
 export { connectionPool, preparedStatement, queryPrepared, type PreparedStatement } from './prepared';
 export { migrationLockKey, runMigrations, type RunMigrationsOptions } from './migrations';

@@ -18,3 +18,4 @@ export { launchStack, STACK_APPS, type RunningStack, type StackApp } from './sta
 export { failureOf, statusOf, users } from './call-outcomes';
 export { UpdateWatcher } from './update-watcher';
 export { NatsCluster, natsServerAvailable } from './nats-cluster';
+export { MetricsScrape, type MetricSample } from './metrics-scrape';

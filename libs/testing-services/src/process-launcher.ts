@@ -48,7 +48,8 @@ export async function launchApp(
   const root = options.root ?? workspaceRoot;
   const child = spawn(process.execPath, [bundlePath(app, root), 'serve'], {
     cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', GRPC_HOST: '127.0.0.1', ...env },
+    // Metrics on a free port unless the test names one (parallel tests would share the defaults).
+    env: { PATH: process.env['PATH'] ?? '', GRPC_HOST: '127.0.0.1', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

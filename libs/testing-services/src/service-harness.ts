@@ -49,6 +49,7 @@ export async function bootService<Extra extends z.ZodRawShape, Client extends { 
   const env = {
     GRPC_HOST: '127.0.0.1',
     GRPC_PORT: String(port),
+    METRICS_PORT: '0',
     DATABASE_URL: databaseUrl,
     NATS_URL: nats.url,
     NATS_STREAM: nats.streamName,
