@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type ServiceConfig } from './config';
 import { checkGrpcHealth } from './health-client';
 import { createLogger } from './logger';
 import { openDataSource, startService, type ServiceDefinition } from './service-runtime';
+import { stopTracing, tracingConfigured } from './tracing';
 
 const USAGE = 'usage: node main.js [serve | migrate | healthcheck | statements]';
 
@@ -76,15 +77,23 @@ export async function runService<Extra extends z.ZodRawShape>(
         logger.fatal({ err: error }, 'Could not start');
         process.exit(1);
       }
+      if (tracingConfigured()) {
+        const endpoint =
+          process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? process.env['OTEL_EXPORTER_OTLP_ENDPOINT'];
+        logger.info({ endpoint, exporter: process.env['OTEL_TRACES_EXPORTER'] ?? 'otlp' }, 'Tracing on');
+      }
       const stop = (signal: string) => {
         logger.info({ signal }, 'Shutting down: finishing calls in flight');
-        service.close().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            logger.error({ err: error }, 'Shutdown failed');
-            process.exit(1);
-          },
-        );
+        service
+          .close()
+          .then(() => stopTracing())
+          .then(
+            () => process.exit(0),
+            (error: unknown) => {
+              logger.error({ err: error }, 'Shutdown failed');
+              process.exit(1);
+            },
+          );
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));

@@ -8,6 +8,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { Span } from '@opentelemetry/api';
 import type { DataSource } from 'typeorm';
 import { InvalidEventError, parseEvent, type ChatEvent } from '@chat/contract';
 import { DomainError, ErrorKind } from '@chat/domain';
@@ -17,6 +18,7 @@ import { publishDeadLetter } from './dead-letter';
 import type { ApplyHooks, EventHandlers } from './event-handlers';
 import { applyEvents, pruneDeadLetters, recordDeadLetter, WatermarkCache, type InboxOutcome } from './inbox';
 import { describeError, OutageLog } from './outage-log';
+import { applySpan, endFailed, withSpan } from './tracing';
 
 export interface ConsumerLogger {
   debug(object: object, message: string): void;
@@ -78,6 +80,8 @@ export interface EventConsumerOptions {
 interface Delivery {
   message: JsMsg;
   event: ChatEvent;
+  /** The event's apply span, when it came with a trace context and tracing is on. */
+  span?: Span | undefined;
 }
 
 class SequenceGapError extends Error {
@@ -306,10 +310,20 @@ export class EventConsumer {
       message.ack();
       return;
     }
-    const delivery = { message, event };
+    const span = applySpan(message.headers, event, {
+      consumer: this.options.name,
+      subject: message.subject,
+      eventId: event.id,
+      type: event.type,
+    });
+    const delivery: Delivery = { message, event, span };
     try {
-      this.settle(delivery, await this.batches.submit(delivery));
+      const outcome = await this.batches.submit(delivery);
+      span?.setAttribute('chat.inbox.outcome', outcome);
+      span?.end();
+      this.settle(delivery, outcome);
     } catch (error) {
+      endFailed(span, error);
       await this.fail(delivery, error);
     }
   }
@@ -327,13 +341,18 @@ export class EventConsumer {
     const started = performance.now();
     const report = (outcomes: InboxOutcome[] | null) =>
       this.options.onBatch?.({ size: deliveries.length, durationMs: performance.now() - started, outcomes });
+    // A batch is one transaction: its statements show in the trace of its first traced event.
+    const traced = deliveries.find((delivery) => delivery.span);
+    deliveries.forEach(({ span }) => span?.setAttribute('chat.consumer.batch_size', deliveries.length));
     try {
-      const outcomes = await applyEvents(
-        this.options.dataSource,
-        deliveries.map(({ event }) => event),
-        this.handlers,
-        this.hooks,
-        this.watermarks,
+      const outcomes = await withSpan(traced?.span, () =>
+        applyEvents(
+          this.options.dataSource,
+          deliveries.map(({ event }) => event),
+          this.handlers,
+          this.hooks,
+          this.watermarks,
+        ),
       );
       this.outage.recovered();
       report(outcomes);
@@ -346,14 +365,10 @@ export class EventConsumer {
         'Event batch failed; applying its events one by one',
       );
       const settled: Array<Settled<InboxOutcome>> = [];
-      for (const { event } of deliveries) {
+      for (const { event, span } of deliveries) {
         try {
-          const [outcome] = await applyEvents(
-            this.options.dataSource,
-            [event],
-            this.handlers,
-            this.hooks,
-            this.watermarks,
+          const [outcome] = await withSpan(span, () =>
+            applyEvents(this.options.dataSource, [event], this.handlers, this.hooks, this.watermarks),
           );
           settled.push({ ok: true, value: outcome! });
         } catch (alone) {

@@ -15,3 +15,4 @@ export {
 } from './event-handlers';
 export { applyEvents, type InboxOutcome } from './inbox';
 export { describeError, OutageLog, type OutageLogger } from './outage-log';
+export { applySpan, publishSpan, traceFields, type TraceFields } from './tracing';

@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import { connectionPool } from '@chat/persistence';
 import type { NatsLogger } from './nats-connection';
 import { describeError, OutageLog } from './outage-log';
+import { endFailed, publishSpan } from './tracing';
 
 export interface OutboxRelayOptions {
   dataSource: DataSource;
@@ -51,6 +52,9 @@ interface PendingRow {
   sequence: string;
   nats_subject: string;
   envelope: string;
+  /** The envelope's trace context (CloudEvents distributed tracing), when it was written traced. */
+  traceparent: string | null;
+  tracestate: string | null;
   /** The conversation's place in this pass's round (1, 2, …): the fairness cursor follows it. */
   turn: string;
 }
@@ -310,15 +314,28 @@ export class OutboxRelay {
     const conversationId = rows[0]!.conversation_id;
     let published: number | null = null;
     for (const row of rows) {
+      const traced = publishSpan(
+        row.traceparent === null
+          ? null
+          : {
+              traceparent: row.traceparent,
+              ...(row.tracestate === null ? {} : { tracestate: row.tracestate }),
+            },
+        row.nats_subject,
+        row.event_id,
+      );
       try {
         const started = performance.now();
         await this.js.publish(row.nats_subject, row.envelope, {
           msgID: row.event_id,
           timeout: this.options.publishTimeoutMs ?? 5_000,
+          ...(traced ? { headers: traced.headers } : {}),
         });
         this.options.onPublished?.(performance.now() - started);
+        traced?.span.end();
         published = Number(row.sequence);
       } catch (error) {
+        endFailed(traced?.span, error);
         const message = String((error as Error).message ?? error);
         return {
           conversation_id: conversationId,
@@ -392,7 +409,8 @@ const CLAIM_SQL = `WITH waiting AS MATERIALIZED (
     SELECT * FROM waiting
     WHERE pg_try_advisory_xact_lock(hashtextextended('chat.outbox:' || conversation_id, 0))
   )
-  SELECT o.event_id, o.conversation_id, o.sequence, o.nats_subject, o.envelope::text AS envelope, c.turn
+  SELECT o.event_id, o.conversation_id, o.sequence, o.nats_subject, o.envelope::text AS envelope,
+         o.envelope->>'traceparent' AS traceparent, o.envelope->>'tracestate' AS tracestate, c.turn
   FROM claimed c
   CROSS JOIN LATERAL (
     SELECT event_id, conversation_id, sequence, nats_subject, envelope FROM outbox

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { subjectFor, type EventType, type UnsequencedEvent } from '@chat/contract';
+import { traceFields } from './tracing';
 
 /**
  * An event for a use case that writes its outbox row in a statement of its own (a hot path done
@@ -21,7 +22,8 @@ export function outboxRow(event: UnsequencedEvent, subjectPrefix: string): Outbo
     conversationId: event.subject,
     type: event.type,
     natsSubject: subjectFor(subjectPrefix, event.type),
-    envelope: JSON.stringify({ ...event, sequence: 0 }),
+    // The context the row is written in (the gRPC call's span, when tracing is on) goes with the event.
+    envelope: JSON.stringify({ ...event, sequence: 0, ...traceFields() }),
   };
 }
 

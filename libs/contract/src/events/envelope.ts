@@ -19,6 +19,12 @@ export interface ChatEvent<T extends EventType = EventType> {
   datacontenttype: 'application/json';
   sequence: number;
   data: EventDataMap[T];
+  /**
+   * CloudEvents distributed-tracing extension: the W3C trace context the event was written in, when
+   * tracing is on (absent otherwise). Consumers continue the trace from the NATS headers first.
+   */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** Any event of the catalog, narrowed by `type`. */
