@@ -45,6 +45,7 @@ const gates = [
     ['tools/ci/proto-compat.mjs'],
   ],
   ['event catalog compatible with the previous commit', process.execPath, ['tools/ci/events-compat.mjs']],
+  ['Kubernetes manifests render and validate (deploy/)', process.execPath, ['tools/ci/deploy-validate.mjs']],
   // ESLint's Nx module-boundary rule reads the cached project graph and silently skips
   // itself when there is none (a fresh clone): compute the graph first.
   ['nx project graph', bin('nx'), ['show', 'projects']],
