@@ -17,12 +17,14 @@ export const RequestErrorCode = {
   InvalidName: 'REQUEST.INVALID_NAME',
   /** A page size is negative or not a whole number. */
   InvalidPageSize: 'REQUEST.INVALID_PAGE_SIZE',
-  /** A role value is unspecified or unknown. */
-  InvalidRole: 'REQUEST.INVALID_ROLE',
+  /** A page token this list did not return (altered, made up, another user's, or of another list). */
+  InvalidPageToken: 'REQUEST.INVALID_PAGE_TOKEN',
   /** A message seq is negative or not a whole number. */
   InvalidSeq: 'REQUEST.INVALID_SEQ',
   /** A Subscribe cursor that this stream did not return (altered, made up, or another user's). */
   InvalidCursor: 'REQUEST.INVALID_CURSOR',
+  /** A value the database refused as invalid (a check constraint, a value out of range) that validation let through. */
+  InvalidArgument: 'REQUEST.INVALID_ARGUMENT',
 } as const;
 export type RequestErrorCode = (typeof RequestErrorCode)[keyof typeof RequestErrorCode];
 
@@ -73,3 +75,42 @@ export const MessageErrorCode = {
   ClientMessageIdReused: 'MESSAGE.CLIENT_MESSAGE_ID_REUSED',
 } as const;
 export type MessageErrorCode = (typeof MessageErrorCode)[keyof typeof MessageErrorCode];
+
+/** Live updates (conversation-service's Subscribe). */
+export const SubscribeErrorCode = {
+  /** FAILED_PRECONDITION: the cursor is older than the retention; reload with List and Messages, subscribe afresh. */
+  CursorExpired: 'SUBSCRIBE.CURSOR_EXPIRED',
+  /** RESOURCE_EXHAUSTED: the subscriber did not read; resume from its last cursor. */
+  TooSlow: 'SUBSCRIBE.TOO_SLOW',
+  /** UNAVAILABLE: the server is shutting down; resume on another replica from the last cursor. */
+  ShuttingDown: 'SUBSCRIBE.SHUTTING_DOWN',
+} as const;
+export type SubscribeErrorCode = (typeof SubscribeErrorCode)[keyof typeof SubscribeErrorCode];
+
+/** Identity (ADR 0009): when the services verify JWTs. */
+export const AuthErrorCode = {
+  /** UNAUTHENTICATED: no bearer token in `authorization` metadata. */
+  TokenMissing: 'AUTH.TOKEN_MISSING',
+  /** UNAUTHENTICATED: the token's signature, issuer, audience or expiry does not check out. */
+  TokenInvalid: 'AUTH.TOKEN_INVALID',
+  /** PERMISSION_DENIED: the token's subject is not the request's user_id. */
+  SubjectMismatch: 'AUTH.SUBJECT_MISMATCH',
+} as const;
+export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
+
+/** What the database said, when no rule of a service caught it first (@chat/persistence, database-errors.ts). */
+export const DatabaseErrorCode = {
+  /** ALREADY_EXISTS: a unique constraint. */
+  AlreadyExists: 'RESOURCE.ALREADY_EXISTS',
+  /** NOT_FOUND: a foreign key names a row that does not exist. */
+  ReferenceNotFound: 'RESOURCE.REFERENCE_NOT_FOUND',
+  /** FAILED_PRECONDITION: the row is still referenced. */
+  StillReferenced: 'RESOURCE.STILL_REFERENCED',
+  /** UNAVAILABLE: a serialization failure or deadlock; worth a retry. */
+  Conflict: 'DATABASE.CONFLICT',
+  /** UNAVAILABLE: a statement timeout, a cancel, or a lock not available. */
+  Timeout: 'DATABASE.TIMEOUT',
+  /** UNAVAILABLE: the database cannot be reached. */
+  Unavailable: 'DATABASE.UNAVAILABLE',
+} as const;
+export type DatabaseErrorCode = (typeof DatabaseErrorCode)[keyof typeof DatabaseErrorCode];

@@ -1,7 +1,7 @@
-import { DomainError, type ErrorKind } from './domain-error';
+import { DomainError } from './domain-error';
 import { GroupErrorCode } from './error-codes';
 import type { DomainLimits } from './limits';
-import { ROLES, Role, outranks, roleRank } from './roles';
+import { Role, outranks, roleRank } from './roles';
 
 /** What a participant may try to do to a group (ARCHITECTURE §3). */
 export enum GroupAction {
@@ -210,62 +210,6 @@ export function authorize(
     );
   }
   return GroupOutcome.Apply;
-}
-
-/** Like `authorize`, as a boolean: whether the action is allowed (applied or a no-op). */
-export function isAuthorized(action: GroupAction, actorRole: Role | null, targetRole?: Role | null): boolean {
-  try {
-    authorize(action, actorRole, targetRole);
-    return true;
-  } catch (error) {
-    if (error instanceof DomainError) return false;
-    throw error;
-  }
-}
-
-export type GroupAuthorizationExpectation =
-  | { readonly allowed: true; readonly outcome: GroupOutcome }
-  | { readonly allowed: false; readonly kind: ErrorKind; readonly code: string };
-
-export interface GroupAuthorizationCase {
-  readonly action: GroupAction;
-  /** null: the actor is not a participant. */
-  readonly actorRole: Role | null;
-  /** null: the target is not a participant of this group; undefined: the action has no target. */
-  readonly targetRole: Role | null | undefined;
-  readonly expected: GroupAuthorizationExpectation;
-}
-
-/**
- * Every action × actor role (incl. not a participant) × target role (incl. not a
- * participant; only for actions with a target) with what `authorize` decides, for
- * table-driven tests at any level (unit, integration through gRPC, system).
- */
-export function groupAuthorizationMatrix(): GroupAuthorizationCase[] {
-  const withNull: (Role | null)[] = [null, ...ROLES];
-  const cases: GroupAuthorizationCase[] = [];
-  for (const action of GROUP_ACTIONS) {
-    const targets = GROUP_RULES[action].hasTarget ? withNull : [undefined];
-    for (const actorRole of withNull) {
-      for (const targetRole of targets) {
-        cases.push({ action, actorRole, targetRole, expected: expectationOf(action, actorRole, targetRole) });
-      }
-    }
-  }
-  return cases;
-}
-
-function expectationOf(
-  action: GroupAction,
-  actorRole: Role | null,
-  targetRole: Role | null | undefined,
-): GroupAuthorizationExpectation {
-  try {
-    return { allowed: true, outcome: authorize(action, actorRole, targetRole) };
-  } catch (error) {
-    if (!(error instanceof DomainError)) throw error;
-    return { allowed: false, kind: error.kind, code: error.code };
-  }
 }
 
 /** What the leave rules need to know about a participant. */

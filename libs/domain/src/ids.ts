@@ -53,11 +53,6 @@ function userIdProblem(value: unknown, field: string): [reason: string, message:
   return null;
 }
 
-/** Whether `value` is a valid user id (see parseUserId). */
-export function isUserId(value: unknown): value is string {
-  return userIdProblem(value, 'user_id') === null;
-}
-
 /**
  * A user id: an opaque string from the identity provider, compared exactly (case
  * matters), 1–128 printable code points. Rejected: NUL and other control characters,

@@ -1,7 +1,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { importSPKI, jwtVerify, type CryptoKey, type JWTVerifyOptions, type KeyObject } from 'jose';
-import { DomainError } from '@chat/domain';
+import { AuthErrorCode, DomainError } from '@chat/domain';
 
 /** How calls prove who the acting user is (ARCHITECTURE §3). */
 export interface AuthenticationSettings {
@@ -40,7 +40,7 @@ export class JwtAuthentication implements CanActivate {
     const subject = await this.verify(context.switchToRpc().getContext());
     if (subject !== request.userId) {
       throw DomainError.permissionDenied(
-        'AUTH.SUBJECT_MISMATCH',
+        AuthErrorCode.SubjectMismatch,
         'The token belongs to another user than user_id',
       );
     }
@@ -53,7 +53,7 @@ export class JwtAuthentication implements CanActivate {
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) {
       throw DomainError.unauthenticated(
-        'AUTH.TOKEN_MISSING',
+        AuthErrorCode.TokenMissing,
         'This service requires a bearer token in the authorization metadata',
       );
     }
@@ -68,9 +68,13 @@ export class JwtAuthentication implements CanActivate {
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new Error('no subject');
       return payload.sub;
     } catch (error) {
-      throw DomainError.unauthenticated('AUTH.TOKEN_INVALID', 'The bearer token is invalid or expired', {
-        cause: error,
-      });
+      throw DomainError.unauthenticated(
+        AuthErrorCode.TokenInvalid,
+        'The bearer token is invalid or expired',
+        {
+          cause: error,
+        },
+      );
     }
   }
 

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { DomainError } from '@chat/domain';
+import { DomainError, RequestErrorCode } from '@chat/domain';
 
 /**
  * Opaque, tamper-checked page tokens (Google AIP-158): the cursor as base64url JSON,
@@ -33,7 +33,7 @@ export class PageTokens {
       }
     }
     throw DomainError.invalidArgument(
-      'REQUEST.INVALID_PAGE_TOKEN',
+      RequestErrorCode.InvalidPageToken,
       'page_token is not a token this list returned; start again with an empty page_token',
     );
   }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Server } from '@grpc/grpc-js';
 import { Global, Module, type DynamicModule, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -28,7 +29,6 @@ import { NestPinoLogger, type Logger } from './logger';
 /** Injection tokens for what the runtime provides to every app module. */
 export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
 export const LOGGER = Symbol('LOGGER');
-export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
 
 export type ChatServiceName = 'ConversationService' | 'MessageService' | 'GroupService';
 
@@ -82,10 +82,6 @@ export interface RunningService {
   /** Where `/metrics` is served (host:port). */
   metricsAddress: string;
   close(): Promise<void>;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Retries a dependency until it answers or the start-up deadline passes. */
@@ -191,7 +187,6 @@ export async function startService<Extra extends z.ZodRawShape>(
         const providers = [
           { provide: SERVICE_CONFIG, useValue: config },
           { provide: LOGGER, useValue: logger },
-          { provide: NATS_CONNECTION, useValue: connection },
           { provide: HealthMonitor, useValue: health },
           { provide: UnitOfWork, useValue: unitOfWork },
           { provide: OutboxRelay, useValue: relay },

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg, { type QueryResult } from 'pg';
@@ -71,7 +72,6 @@ export const UNPUBLISHED_EVENTS_SQL =
   'SELECT coalesce(sum(last_sequence - published_sequence), 0)::int AS n FROM outbox_sequence';
 
 const PRUNE_EVERY_MS = 60_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Outbox rows a prune statement looks at (the oldest by position); it repeats while it deletes them all. */
 const PRUNE_BATCH = 10_000;
 

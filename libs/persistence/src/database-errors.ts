@@ -1,4 +1,4 @@
-import { DomainError } from '@chat/domain';
+import { DatabaseErrorCode, DomainError, RequestErrorCode } from '@chat/domain';
 
 /** The SQLSTATE codes this lib gives a meaning to (see PostgreSQL's "Appendix A. Error Codes"). */
 export const PostgresErrorCode = {
@@ -32,7 +32,7 @@ export interface DatabaseErrorInfo {
   column?: string;
 }
 
-const INVALID_ARGUMENT = 'REQUEST.INVALID_ARGUMENT';
+const INVALID_ARGUMENT = RequestErrorCode.InvalidArgument;
 
 /** Data exceptions caused by a value of the request; the edge should have refused them first. */
 const INVALID_VALUE_MESSAGES: Readonly<Record<string, string>> = {
@@ -112,31 +112,31 @@ export function mapDatabaseError(error: unknown): unknown {
       return DomainError.invalidArgument(INVALID_ARGUMENT, invalidValueMessage, options);
     }
     if (code === PostgresErrorCode.UniqueViolation) {
-      return DomainError.alreadyExists('RESOURCE.ALREADY_EXISTS', 'The record already exists', options);
+      return DomainError.alreadyExists(DatabaseErrorCode.AlreadyExists, 'The record already exists', options);
     }
     if (code === PostgresErrorCode.ForeignKeyViolation) {
       return isStillReferenced(error)
         ? DomainError.failedPrecondition(
-            'RESOURCE.STILL_REFERENCED',
+            DatabaseErrorCode.StillReferenced,
             'The record is still referenced by other records',
             options,
           )
         : DomainError.notFound(
-            'RESOURCE.REFERENCE_NOT_FOUND',
+            DatabaseErrorCode.ReferenceNotFound,
             'A record the request refers to does not exist',
             options,
           );
     }
     if (code === PostgresErrorCode.SerializationFailure || code === PostgresErrorCode.DeadlockDetected) {
       return DomainError.unavailable(
-        'DATABASE.CONFLICT',
+        DatabaseErrorCode.Conflict,
         'The request conflicted with a concurrent change; try again',
         options,
       );
     }
     if (code === PostgresErrorCode.QueryCanceled || code === PostgresErrorCode.LockNotAvailable) {
       return DomainError.unavailable(
-        'DATABASE.TIMEOUT',
+        DatabaseErrorCode.Timeout,
         'The database did not answer in time; try again',
         options,
       );
@@ -181,7 +181,9 @@ export function isTransientTransactionError(error: unknown): boolean {
 }
 
 function unavailable(cause: unknown): DomainError {
-  return DomainError.unavailable('DATABASE.UNAVAILABLE', 'The database is unavailable; try again', { cause });
+  return DomainError.unavailable(DatabaseErrorCode.Unavailable, 'The database is unavailable; try again', {
+    cause,
+  });
 }
 
 function findSqlState(error: unknown): string | undefined {

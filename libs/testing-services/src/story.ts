@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { status, type ServiceError } from '@grpc/grpc-js';
+import { eventually } from '@chat/testing';
 import {
   type ConversationClient,
   type GroupClient,
@@ -72,7 +73,9 @@ export async function playStory(clients: StoryClients, reporter: StoryReporter):
       const failure = error as ServiceError;
       throw new StoryError(
         call,
-        `failed with ${statusName(failure.code)}: ${failure.details ?? failure.message}`,
+        failure.code === undefined
+          ? `failed: ${failure.message}`
+          : `failed with ${statusName(failure.code)}: ${failure.details ?? failure.message}`,
         {
           cause: error,
         },
@@ -243,9 +246,15 @@ export async function playStory(clients: StoryClients, reporter: StoryReporter):
   const inbox = await step(
     'ConversationService.List (bob)',
     () =>
-      eventuallyValue(
-        () => conversations.list({ userId: users.bob }),
-        (list) => list.conversations.length === 2,
+      eventually(
+        async () => {
+          const list = await conversations.list({ userId: users.bob });
+          if (list.conversations.length !== 2) {
+            throw new Error(`bob is in ${list.conversations.length} conversations`);
+          }
+          return list;
+        },
+        { timeoutMs: 5_000, intervalMs: 25, description: 'bob to be in 2 conversations' },
       ),
     (list) => list.conversations.map((c) => (c.group ? `group "${c.name}"` : 'direct')).join(', '),
   );
@@ -263,33 +272,25 @@ export async function playStory(clients: StoryClients, reporter: StoryReporter):
   );
   return { directId: direct.id, groupId: group.id, users };
 
-  /** Removal reaches message-service through an event: the refusal comes within a moment. */
-  /** Retries a read until it is refused as expected (changes reach other services as events). */
+  /** Retries a call until it is refused as expected (changes reach other services as events): 5 s at most. */
   async function eventuallyRefused(
     call: string,
     expected: status,
     action: () => Promise<unknown>,
   ): Promise<void> {
-    const deadline = Date.now() + 5_000;
-    for (;;) {
-      const code = await action().then(
-        () => status.OK,
-        (error: ServiceError) => error.code,
+    try {
+      await eventually(
+        async () => {
+          const code = await action().then(
+            () => status.OK,
+            (error: ServiceError) => error.code,
+          );
+          if (code !== expected) throw new Error(`still ${statusName(code)}`);
+        },
+        { timeoutMs: 5_000, intervalMs: 10, description: `${statusName(expected)}` },
       );
-      if (code === expected) return;
-      if (Date.now() > deadline) {
-        throw new StoryError(call, `expected ${statusName(expected)} within 5 s, still ${statusName(code)}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-
-  async function eventuallyValue<T>(action: () => Promise<T>, ready: (value: T) => boolean): Promise<T> {
-    const deadline = Date.now() + 5_000;
-    for (;;) {
-      const value = await action();
-      if (ready(value) || Date.now() > deadline) return value;
-      await new Promise((resolve) => setTimeout(resolve, 25));
+    } catch (error) {
+      throw new StoryError(call, (error as Error).message, { cause: error });
     }
   }
 }

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 export interface EventuallyOptions {
   /** Give up after this long (default 10,000 ms). */
   timeoutMs?: number;
@@ -71,8 +73,4 @@ async function attempt<T>(probe: () => Promise<T> | T, remainingMs: number): Pro
 function describe(failure: unknown): string {
   if (failure instanceof Error) return failure.message;
   return String(failure);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,8 +1,7 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { ConversationData, MessageData, ReadState, Update } from '@chat/contract';
-import { DomainError } from '@chat/domain';
+import { DomainError, SubscribeErrorCode } from '@chat/domain';
 import type { LoggedUpdate } from '../persistence/update-log';
-import { SubscribeErrorCode } from './update-cursors';
 
 /** A membership as a span of log positions: from the update that began it to the one that ended it (inclusive). */
 export interface Period {

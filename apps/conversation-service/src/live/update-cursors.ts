@@ -4,15 +4,6 @@ import type { PageTokens } from '@chat/grpc';
 /** Injection token of the UpdateCursors instance. */
 export const UPDATE_CURSORS = Symbol('UPDATE_CURSORS');
 
-export const SubscribeErrorCode = {
-  /** FAILED_PRECONDITION: the cursor is older than the retention; reload with List and Messages, subscribe afresh. */
-  CursorExpired: 'SUBSCRIBE.CURSOR_EXPIRED',
-  /** RESOURCE_EXHAUSTED: the subscriber did not read; resume from its last cursor. */
-  TooSlow: 'SUBSCRIBE.TOO_SLOW',
-  /** UNAVAILABLE: the server is shutting down; resume on another replica from the last cursor. */
-  ShuttingDown: 'SUBSCRIBE.SHUTTING_DOWN',
-} as const;
-
 /**
  * Subscribe's cursors: a position in the update log, in the shared tamper-checked tokens of @chat/grpc,
  * scoped to the user whose stream they resume — altered, made up, or taken from another user's stream:

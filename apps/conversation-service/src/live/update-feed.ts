@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { DomainError } from '@chat/domain';
+import { DomainError, SubscribeErrorCode } from '@chat/domain';
 import { LOGGER, SERVICE_CONFIG, type LiveStreams, type Logger } from '@chat/grpc';
 import { describeError, OutageLog } from '@chat/messaging';
 import { connectionPool } from '@chat/persistence';
@@ -10,7 +10,6 @@ import { inboxRepository } from '../persistence/inbox-repository';
 import { updateLogRepository } from '../persistence/update-log-repository';
 import { UPDATES_CHANNEL, type LoggedUpdate } from '../persistence/update-log';
 import { changeOf, type Subscription } from './subscription';
-import { SubscribeErrorCode } from './update-cursors';
 
 interface RawUpdate {
   position: string;

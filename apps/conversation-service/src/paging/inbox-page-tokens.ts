@@ -1,4 +1,4 @@
-import { DomainError, isUuid } from '@chat/domain';
+import { DomainError, isUuid, RequestErrorCode } from '@chat/domain';
 import type { PageTokens } from '@chat/grpc';
 import type { InboxCursor } from '../persistence/inbox-repository';
 
@@ -34,7 +34,7 @@ export class InboxPageTokens {
     // Signed by us, so only a token of another version of this list could fail here.
     if (typeof cursor.a !== 'string' || !ACTIVITY.test(cursor.a) || !isUuid(cursor.i)) {
       throw DomainError.invalidArgument(
-        'REQUEST.INVALID_PAGE_TOKEN',
+        RequestErrorCode.InvalidPageToken,
         'page_token is not a token this list returned; start again with an empty page_token',
       );
     }

@@ -3,16 +3,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import type { Update } from '@chat/contract';
-import { DomainError } from '@chat/domain';
+import { DomainError, SubscribeErrorCode } from '@chat/domain';
 import { SERVICE_CONFIG } from '@chat/grpc';
 import type { ConversationConfig } from '../conversation-config';
 import { UpdateFeed } from '../live/update-feed';
-import {
-  SubscribeErrorCode,
-  UPDATE_CURSORS,
-  invalidCursor,
-  type UpdateCursors,
-} from '../live/update-cursors';
+import { UPDATE_CURSORS, invalidCursor, type UpdateCursors } from '../live/update-cursors';
 import { changeOf, Subscription } from '../live/subscription';
 import { inboxRepository } from '../persistence/inbox-repository';
 import { updateLogRepository } from '../persistence/update-log-repository';
