@@ -14,6 +14,7 @@ const depConstraints = [
       'type:grpc',
       'type:persistence',
       'type:messaging',
+      'type:runtime',
       'type:testing',
       'type:test-infra',
     ],
@@ -41,6 +42,18 @@ const depConstraints = [
       'type:test-infra',
     ],
   },
+  // The service kernel assembles a service from all of the above.
+  {
+    sourceTag: 'type:runtime',
+    onlyDependOnLibsWithTags: [
+      'type:contract',
+      'type:domain',
+      'type:persistence',
+      'type:messaging',
+      'type:grpc',
+      'type:test-infra',
+    ],
+  },
   { sourceTag: 'type:test-infra', onlyDependOnLibsWithTags: [] },
   // Tools (benchmarks): any lib, never an app.
   {
@@ -49,6 +62,7 @@ const depConstraints = [
       'type:contract',
       'type:domain',
       'type:grpc',
+      'type:runtime',
       'type:persistence',
       'type:messaging',
       'type:testing',
@@ -62,6 +76,7 @@ const depConstraints = [
       'type:contract',
       'type:domain',
       'type:grpc',
+      'type:runtime',
       'type:persistence',
       'type:messaging',
     ],

@@ -8,7 +8,7 @@
 //   - every Deployment: readinessProbe on gRPC and livenessProbe on TCP (docs/operations.md,
 //     "Kubernetes": an outage of PostgreSQL or NATS must not restart the pods), requests and a memory
 //     limit on every container, terminationGracePeriodSeconds longer than the preStop sleep plus
-//     SHUTDOWN_TIMEOUT_MS (from the ConfigMaps it reads, else the default of libs/grpc/src/config.ts),
+//     SHUTDOWN_TIMEOUT_MS (from the ConfigMaps it reads, else the default of libs/service-runtime/src/config.ts),
 //     ports named grpc/metrics equal to GRPC_PORT/METRICS_PORT and probed, a non-root, read-only,
 //     capability-free securityContext, ConfigMaps it references rendered too;
 //   - every Deployment has a PodDisruptionBudget and a HorizontalPodAutoscaler selecting it, and,
@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const KUBECTL = process.env.KUBECTL || 'kubectl';
-/** libs/grpc/src/config.ts: SHUTDOWN_TIMEOUT_MS when unset. */
+/** libs/service-runtime/src/config.ts: SHUTDOWN_TIMEOUT_MS when unset. */
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 
 function fail(message) {

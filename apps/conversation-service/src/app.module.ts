@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { PageTokens, SERVICE_CONFIG } from '@chat/grpc';
+import { PageTokens } from '@chat/grpc';
+import { SERVICE_CONFIG } from '@chat/service-runtime';
 import { InboxProjection } from './consumers/inbox-projection';
 import type { ConversationConfig } from './conversation-config';
 import { ConversationGrpcController } from './conversation.grpc-controller';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { grpcTarget, type ServiceConfig } from '@chat/grpc';
+import { grpcTarget, type ServiceConfig } from '@chat/service-runtime';
 
 /** conversation-service's own environment variables (validated at start). */
 export const conversationConfig = {

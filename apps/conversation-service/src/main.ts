@@ -1,6 +1,6 @@
 import './tracing';
 import 'reflect-metadata';
-import { runService } from '@chat/grpc';
+import { runService } from '@chat/service-runtime';
 import { conversationService } from './service';
 
 void runService(conversationService);

@@ -1,4 +1,4 @@
 // Imported first by main.ts: OpenTelemetry must hook @grpc/grpc-js and pg before anything loads them.
-import { startTracing } from '@chat/grpc/tracing';
+import { startTracing } from '@chat/service-runtime/tracing';
 
 startTracing('conversation-service');

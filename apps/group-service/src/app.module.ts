@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SERVICE_CONFIG, type ServiceConfig } from '@chat/grpc';
+import { SERVICE_CONFIG, type ServiceConfig } from '@chat/service-runtime';
 import { GroupGrpcController } from './group.grpc-controller';
 import { GROUP_LIMITS, groupLimitsFrom, type groupLimitsConfig } from './group-limits';
 import { AddMembers } from './use-cases/add-members';

@@ -1,4 +1,4 @@
-import type { ServiceDefinition } from '@chat/grpc';
+import type { ServiceDefinition } from '@chat/service-runtime';
 import { AppModule } from './app.module';
 import { groupLimitsConfig } from './group-limits';
 import { migrations } from './persistence/migrations';

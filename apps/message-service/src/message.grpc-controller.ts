@@ -11,7 +11,8 @@ import {
   type UpdateMessageInput,
 } from '@chat/contract';
 import { parseMessageText, parsePageSize, parseUserId, parseUuid, type DomainLimits } from '@chat/domain';
-import { HealthMonitor, SERVICE_CONFIG, type ServiceConfig } from '@chat/grpc';
+import { HealthMonitor } from '@chat/grpc';
+import { SERVICE_CONFIG, type ServiceConfig } from '@chat/service-runtime';
 import type { MessageConfig } from './message-settings';
 import { DeleteMessage } from './use-cases/delete-message';
 import { EditMessage } from './use-cases/edit-message';

@@ -1,10 +1,8 @@
-export * from './config';
+// gRPC transport of a chat service: its server options, health, errors, authentication, page tokens, logs.
 export * from './logger';
 export * from './error-mapping';
 export * from './health';
 export * from './health-client';
-export * from './service-runtime';
-export * from './run-service';
 export * from './page-token';
 export * from './authentication';
-export { GrpcMetricsInterceptor, ServiceMetrics, type MetricsSources } from './metrics';
+export { chatGrpcServerOptions, type ChatServiceName } from './server';

@@ -1,12 +1,11 @@
 import type { z } from 'zod';
+import { createLogger, type LogLevel } from '@chat/grpc';
 import {
-  createLogger,
   loadServiceConfig,
   startService,
-  type LogLevel,
   type RunningService,
   type ServiceDefinition,
-} from '@chat/grpc';
+} from '@chat/service-runtime';
 import { freePort, provisionDatabase, provisionNats } from '@chat/testing';
 
 export interface TestService<Client> {

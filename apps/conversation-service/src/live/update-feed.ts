@@ -2,7 +2,8 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { DomainError, SubscribeErrorCode } from '@chat/domain';
-import { LOGGER, SERVICE_CONFIG, type LiveStreams, type Logger } from '@chat/grpc';
+import { type Logger } from '@chat/grpc';
+import { LOGGER, SERVICE_CONFIG, type LiveStreams } from '@chat/service-runtime';
 import { describeError, OutageLog } from '@chat/messaging';
 import { connectionPool } from '@chat/persistence';
 import type { ConversationConfig } from '../conversation-config';

@@ -7,7 +7,8 @@ import {
   type MessageList,
 } from '@chat/contract';
 import { ConversationErrorCode, DomainError, ErrorKind } from '@chat/domain';
-import { ERROR_CODE_METADATA_KEY, SERVICE_CONFIG } from '@chat/grpc';
+import { ERROR_CODE_METADATA_KEY } from '@chat/grpc';
+import { SERVICE_CONFIG } from '@chat/service-runtime';
 import type { ConversationConfig } from '../conversation-config';
 
 /** What a call to message-service carries over from the call being served. */

@@ -4,7 +4,7 @@ import { Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import type { Update } from '@chat/contract';
 import { DomainError, SubscribeErrorCode } from '@chat/domain';
-import { SERVICE_CONFIG } from '@chat/grpc';
+import { SERVICE_CONFIG } from '@chat/service-runtime';
 import type { ConversationConfig } from '../conversation-config';
 import { UpdateFeed } from '../live/update-feed';
 import { UPDATE_CURSORS, invalidCursor, type UpdateCursors } from '../live/update-cursors';

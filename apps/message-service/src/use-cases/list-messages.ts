@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { PageTokens, SERVICE_CONFIG, type ServiceConfig } from '@chat/grpc';
+import { PageTokens } from '@chat/grpc';
+import { SERVICE_CONFIG, type ServiceConfig } from '@chat/service-runtime';
 import { messageRepository } from '../persistence/message-repository';
 import { Membership } from './membership';
 import type { MessageView } from './message-views';

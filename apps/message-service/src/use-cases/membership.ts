@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { authorizeMessage, MessageAction, type Role, type Standing } from '@chat/domain';
-import { SERVICE_CONFIG, type ServiceConfig } from '@chat/grpc';
+import { SERVICE_CONFIG, type ServiceConfig } from '@chat/service-runtime';
 import { EventConsumer } from '@chat/messaging';
 import type { MessageConfig } from '../message-settings';
 import { messageRepository } from '../persistence/message-repository';

@@ -10,7 +10,8 @@ import {
   messageNotFound,
   type Standing,
 } from '@chat/domain';
-import { LOGGER, SERVICE_CONFIG, type Logger, type ServiceConfig } from '@chat/grpc';
+import { type Logger } from '@chat/grpc';
+import { LOGGER, SERVICE_CONFIG, type ServiceConfig } from '@chat/service-runtime';
 import { UnitOfWork, type OutboxRow } from '@chat/messaging';
 import { GroupCommit, inspectDatabaseError, isUniqueViolation, type Settled } from '@chat/persistence';
 import { DataSource } from 'typeorm';

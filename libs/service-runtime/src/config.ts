@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOG_LEVELS, type LogLevel } from '@chat/grpc';
 
 /** The settings every service reads from its environment (ARCHITECTURE §2). */
 export interface ServiceConfig<Extra = Record<string, never>> {
@@ -28,9 +29,6 @@ export interface ServiceConfig<Extra = Record<string, never>> {
   authentication: { publicKey?: string; secret?: string; issuer?: string; audience?: string };
   extra: Extra;
 }
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/chat';
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';

@@ -2,12 +2,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Server } from '@grpc/grpc-js';
 import { Global, Module, type DynamicModule, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Transport, type GrpcOptions } from '@nestjs/microservices';
-import { ReflectionService } from '@grpc/reflection';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { DataSource, type MigrationInterface } from 'typeorm';
 import type { z } from 'zod';
-import { CHAT_PACKAGE, loadChatPackageDefinition } from '@chat/contract';
+import { CHAT_PACKAGE } from '@chat/contract';
+import {
+  chatGrpcServerOptions,
+  GrpcErrorFilter,
+  HealthMonitor,
+  JwtAuthentication,
+  NestPinoLogger,
+  type ChatServiceName,
+  type Logger,
+} from '@chat/grpc';
 import {
   checkNats,
   connectNats,
@@ -20,17 +26,11 @@ import {
 } from '@chat/messaging';
 import { createDataSource, DatabaseProbe, runMigrations } from '@chat/persistence';
 import { DEFAULT_PAGE_TOKEN_SECRET, type ServiceConfig } from './config';
-import { JwtAuthentication } from './authentication';
-import { GrpcErrorFilter } from './error-mapping';
-import { HealthMonitor } from './health';
 import { GrpcMetricsInterceptor, ServiceMetrics } from './metrics';
-import { NestPinoLogger, type Logger } from './logger';
 
 /** Injection tokens for what the runtime provides to every app module. */
 export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
 export const LOGGER = Symbol('LOGGER');
-
-export type ChatServiceName = 'ConversationService' | 'MessageService' | 'GroupService';
 
 /** A provider holding long-lived streams (Subscribe): ended before the server shuts down, or it would wait for them. */
 export interface LiveStreams {
@@ -202,32 +202,14 @@ export async function startService<Extra extends z.ZodRawShape>(
 
     let grpcServer: Server | undefined;
     const address = `${config.grpcHost}:${config.grpcPort}`;
-    const grpcOptions: GrpcOptions = {
-      transport: Transport.GRPC,
-      options: {
-        url: address,
-        package: CHAT_PACKAGE,
-        packageDefinition: loadChatPackageDefinition(),
-        gracefulShutdown: true,
-        // Long-lived streams (Subscribe) behind load balancers that drop idle connections: the server
-        // pings every 30 s and gives up on a peer that does not answer within 10 s. Clients may ping
-        // too, no more often than every 10 s (docs/gateway.md).
-        channelOptions: {
-          'grpc.keepalive_time_ms': 30_000,
-          'grpc.keepalive_timeout_ms': 10_000,
-          'grpc.keepalive_permit_without_calls': 1,
-          'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-        },
-        onLoadPackageDefinition: (_pkg: unknown, server: Server) => {
-          grpcServer = server;
-          health.addToServer(server);
-          // Reflection lists what this process serves: its chat service and grpc.health.v1.
-          new ReflectionService(loadChatPackageDefinition([healthProtoPath]), {
-            services: [`${CHAT_PACKAGE}.${definition.grpcService}`, 'grpc.health.v1.Health'],
-          }).addToServer(server);
-        },
+    const grpcOptions = chatGrpcServerOptions({
+      address,
+      grpcService: definition.grpcService,
+      health,
+      onServer: (server) => {
+        grpcServer = server;
       },
-    };
+    });
     const app = await NestFactory.createMicroservice(RootModule, {
       ...grpcOptions,
       logger: new NestPinoLogger(logger),

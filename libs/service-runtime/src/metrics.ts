@@ -7,8 +7,7 @@ import { tap, type Observable } from 'rxjs';
 import type { DataSource } from 'typeorm';
 import type { EventConsumer, InboxOutcome, RelayPass } from '@chat/messaging';
 import { connectionPool } from '@chat/persistence';
-import { statusOf } from './error-mapping';
-import type { Logger } from './logger';
+import { statusOf, type Logger } from '@chat/grpc';
 
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

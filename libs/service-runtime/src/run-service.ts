@@ -1,9 +1,8 @@
 import type { z } from 'zod';
 import { runMigrations } from '@chat/persistence';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';
-import { checkGrpcHealth } from './health-client';
-import { createLogger } from './logger';
-import { openDataSource, startService, type ServiceDefinition } from './service-runtime';
+import { checkGrpcHealth, createLogger } from '@chat/grpc';
+import { openDataSource, startService, type ServiceDefinition } from './start-service';
 import { stopTracing, tracingConfigured } from './tracing';
 
 const USAGE = 'usage: node main.js [serve | migrate | healthcheck | statements]';
