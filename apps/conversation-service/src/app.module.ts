@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PageTokens } from '@chat/grpc';
 import { SERVICE_CONFIG } from '@chat/service-runtime';
-import { InboxProjection } from './consumers/inbox-projection';
+import { InboxConsumers } from './consumers/inbox.consumers';
 import type { ConversationConfig } from './conversation-config';
 import { ConversationGrpcController } from './conversation.grpc-controller';
 import { MessageHistory } from './message-history/message-history';
@@ -36,7 +36,7 @@ import { SubscribeToUpdates } from './use-cases/subscribe';
     GetConversation,
     ListMessages,
     MarkRead,
-    InboxProjection,
+    InboxConsumers,
   ],
 })
 export class AppModule {}

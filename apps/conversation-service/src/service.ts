@@ -1,6 +1,6 @@
 import type { ServiceDefinition } from '@chat/service-runtime';
 import { AppModule } from './app.module';
-import { InboxProjection } from './consumers/inbox-projection';
+import { InboxConsumers } from './consumers/inbox.consumers';
 import { conversationConfig } from './conversation-config';
 import { UpdateFeed } from './live/update-feed';
 import { INBOX_STATEMENTS } from './persistence/inbox-repository';
@@ -14,7 +14,7 @@ export const conversationService: ServiceDefinition<typeof conversationConfig> =
   schema: 'conversation_service',
   module: AppModule,
   migrations,
-  eventHandlers: InboxProjection,
+  eventHandlers: InboxConsumers,
   extraConfig: conversationConfig,
   liveStreams: UpdateFeed,
   statements: INBOX_STATEMENTS,

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { SERVICE_CONFIG, type ServiceConfig } from '@chat/service-runtime';
 import { GroupGrpcController } from './group.grpc-controller';
-import { GROUP_LIMITS, groupLimitsFrom, type groupLimitsConfig } from './group-limits';
+import { GROUP_LIMITS, groupLimitsFrom, type groupConfig } from './group-config';
 import { AddMembers } from './use-cases/add-members';
 import { ChangeAdmin } from './use-cases/change-admin';
 import { CreateGroup } from './use-cases/create-group';
@@ -12,7 +12,7 @@ import { MakeOwner } from './use-cases/make-owner';
 import { RemoveMember } from './use-cases/remove-member';
 import { UpdateGroup } from './use-cases/update-group';
 
-type GroupConfig = ServiceConfig<{ [K in keyof typeof groupLimitsConfig]?: number }>;
+type GroupConfig = ServiceConfig<{ [K in keyof typeof groupConfig]?: number }>;
 
 @Module({
   controllers: [GroupGrpcController],

@@ -21,7 +21,7 @@ import {
   type DomainLimits,
 } from '@chat/domain';
 import { HealthMonitor } from '@chat/grpc';
-import { GROUP_LIMITS } from './group-limits';
+import { GROUP_LIMITS } from './group-config';
 import { AddMembers } from './use-cases/add-members';
 import { ChangeAdmin } from './use-cases/change-admin';
 import { CreateGroup } from './use-cases/create-group';

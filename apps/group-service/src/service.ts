@@ -1,15 +1,15 @@
 import type { ServiceDefinition } from '@chat/service-runtime';
 import { AppModule } from './app.module';
-import { groupLimitsConfig } from './group-limits';
+import { groupConfig } from './group-config';
 import { migrations } from './persistence/migrations';
 
 /** group-service: group conversations and their participants with roles (ARCHITECTURE §1). */
-export const groupService: ServiceDefinition<typeof groupLimitsConfig> = {
+export const groupService: ServiceDefinition<typeof groupConfig> = {
   name: 'group-service',
   grpcService: 'GroupService',
   defaultPort: 50053,
   schema: 'group_service',
   module: AppModule,
   migrations,
-  extraConfig: groupLimitsConfig,
+  extraConfig: groupConfig,
 };

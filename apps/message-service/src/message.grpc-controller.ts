@@ -13,7 +13,8 @@ import {
 import { parseMessageText, parsePageSize, parseUserId, parseUuid, type DomainLimits } from '@chat/domain';
 import { HealthMonitor } from '@chat/grpc';
 import { SERVICE_CONFIG, type ServiceConfig } from '@chat/service-runtime';
-import type { MessageConfig } from './message-settings';
+import type { MessageConfig } from './message-config';
+import { MESSAGE_PAGE_TOKENS, type MessagePageTokens } from './paging/message-page-tokens';
 import { DeleteMessage } from './use-cases/delete-message';
 import { EditMessage } from './use-cases/edit-message';
 import { ListMessages } from './use-cases/list-messages';
@@ -53,6 +54,7 @@ export class MessageGrpcController implements MessageServiceController {
     private readonly editMessage: EditMessage,
     private readonly deleteMessage: DeleteMessage,
     private readonly listMessages: ListMessages,
+    @Inject(MESSAGE_PAGE_TOKENS) private readonly pageTokens: MessagePageTokens,
   ) {
     this.limits = { textMaxLength: config.extra.MESSAGE_TEXT_MAX_LENGTH };
   }
@@ -99,12 +101,14 @@ export class MessageGrpcController implements MessageServiceController {
   }
 
   async list(request: GetConversation): Promise<MessageList> {
-    const page = await this.listMessages.execute({
-      conversationId: parseUuid(request.id, 'id'),
-      userId: parseUserId(request.userId),
-      pageSize: parsePageSize(request.pageSize),
-      pageToken: request.pageToken,
-    });
-    return { messages: page.messages.map(messageData), nextPageToken: page.nextPageToken };
+    const conversationId = parseUuid(request.id, 'id');
+    const userId = parseUserId(request.userId);
+    const pageSize = parsePageSize(request.pageSize);
+    const before = this.pageTokens.parse(request.pageToken, conversationId);
+    const page = await this.listMessages.execute({ conversationId, userId, pageSize, before });
+    return {
+      messages: page.messages.map(messageData),
+      nextPageToken: page.next === null ? '' : this.pageTokens.issue(page.next, conversationId),
+    };
   }
 }

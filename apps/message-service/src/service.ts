@@ -1,7 +1,7 @@
 import type { ServiceDefinition } from '@chat/service-runtime';
 import { AppModule } from './app.module';
 import { MembershipConsumers } from './consumers/membership.consumers';
-import { messageConfig } from './message-settings';
+import { messageConfig } from './message-config';
 import { MESSAGE_STATEMENTS } from './persistence/message-repository';
 import { migrations } from './persistence/migrations';
 

@@ -76,6 +76,14 @@ export interface EventConsumerOptions {
   families?: readonly string[];
 }
 
+/**
+ * The read-your-writes barrier a use case waits at (ADR 0008): resolves once the service's consumers have
+ * applied everything the stream held when it was called, or at the timeout (false). The EventConsumer is one.
+ */
+export interface CatchUpBarrier {
+  waitUntilCaughtUp(timeoutMs: number): Promise<boolean>;
+}
+
 /** One received event on its way through a batch. */
 interface Delivery {
   message: JsMsg;
@@ -111,7 +119,7 @@ function isOutage(error: unknown): boolean {
  *   starts, while it lasts (bounded) and when it ends;
  * - replicas share the durable consumers (JetStream spreads the events).
  */
-export class EventConsumer {
+export class EventConsumer implements CatchUpBarrier {
   private readonly js: JetStreamClient;
   private readonly maxAttempts: number;
   private readonly maxDeliver: number;

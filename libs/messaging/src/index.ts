@@ -4,7 +4,12 @@ export * from './messaging-migrations';
 export * from './outbox';
 export * from './outbox-relay';
 export * from './unit-of-work';
-export { EventConsumer, type ConsumerLogger, type EventConsumerOptions } from './event-consumer';
+export {
+  EventConsumer,
+  type CatchUpBarrier,
+  type ConsumerLogger,
+  type EventConsumerOptions,
+} from './event-consumer';
 export {
   runHandler,
   type ApplyHooks,

@@ -11,6 +11,7 @@ export {
   type ServiceConfig,
 } from './config';
 export {
+  CATCH_UP_BARRIER,
   LOGGER,
   SERVICE_CONFIG,
   openDataSource,

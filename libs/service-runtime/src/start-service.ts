@@ -31,6 +31,8 @@ import { GrpcMetricsInterceptor, ServiceMetrics } from './metrics';
 /** Injection tokens for what the runtime provides to every app module. */
 export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
 export const LOGGER = Symbol('LOGGER');
+/** The consumer's catch-up barrier (`CatchUpBarrier`), for use cases that wait for their own writes' events. */
+export const CATCH_UP_BARRIER = Symbol('CATCH_UP_BARRIER');
 
 /** A provider holding long-lived streams (Subscribe): ended before the server shuts down, or it would wait for them. */
 export interface LiveStreams {
@@ -190,7 +192,12 @@ export async function startService<Extra extends z.ZodRawShape>(
           { provide: HealthMonitor, useValue: health },
           { provide: UnitOfWork, useValue: unitOfWork },
           { provide: OutboxRelay, useValue: relay },
-          ...(consumer ? [{ provide: EventConsumer, useValue: consumer }] : []),
+          ...(consumer
+            ? [
+                { provide: EventConsumer, useValue: consumer },
+                { provide: CATCH_UP_BARRIER, useValue: consumer },
+              ]
+            : []),
           { provide: DataSource, useValue: dataSource },
         ];
         return { module: ServiceRuntimeModule, providers, exports: providers.map((p) => p.provide) };

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EventType, type ConversationCreated } from '@chat/contract';
 import { ConversationErrorCode, DomainError } from '@chat/domain';
 import { UnitOfWork } from '@chat/messaging';
-import { projectConversationCreated } from '../consumers/on-conversation-created.consumer';
+import { projectConversationCreated } from '../projection/conversation-created';
 import {
   directConversationRepository,
   type DirectConversationRow,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EventType } from '@chat/contract';
 import { assertGroupCapacity, GroupAction, Role, type DomainLimits } from '@chat/domain';
 import { UnitOfWork } from '@chat/messaging';
-import { GROUP_LIMITS } from '../group-limits';
+import { GROUP_LIMITS } from '../group-config';
 import { groupRepository } from '../persistence/group-repository';
 import { authorizeChange } from './group-access';
 import { eventMember } from './group-views';

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EventType } from '@chat/contract';
 import { assertGroupCapacity, Role, type DomainLimits } from '@chat/domain';
 import { UnitOfWork } from '@chat/messaging';
-import { GROUP_LIMITS } from '../group-limits';
+import { GROUP_LIMITS } from '../group-config';
 import { groupRepository } from '../persistence/group-repository';
 import { eventMember, type GroupView } from './group-views';
 

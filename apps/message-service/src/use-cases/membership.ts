@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { authorizeMessage, MessageAction, type Role, type Standing } from '@chat/domain';
-import { SERVICE_CONFIG, type ServiceConfig } from '@chat/service-runtime';
-import { EventConsumer } from '@chat/messaging';
-import type { MessageConfig } from '../message-settings';
+import type { CatchUpBarrier } from '@chat/messaging';
+import { CATCH_UP_BARRIER, SERVICE_CONFIG, type ServiceConfig } from '@chat/service-runtime';
+import type { MessageConfig } from '../message-config';
 import { messageRepository } from '../persistence/message-repository';
 
 const isLiveMember = (standing: Standing) => standing.conversation === 'live' && standing.role !== null;
@@ -23,7 +23,7 @@ export class Membership {
   constructor(
     private readonly dataSource: DataSource,
     @Inject(SERVICE_CONFIG) config: ServiceConfig<MessageConfig>,
-    @Optional() private readonly consumer?: EventConsumer,
+    @Optional() @Inject(CATCH_UP_BARRIER) private readonly consumer?: CatchUpBarrier,
   ) {
     this.catchUpMs = config.extra.MEMBERSHIP_CATCH_UP_MS;
     this.graceMs = config.extra.MEMBERSHIP_MISS_GRACE_MS;

@@ -15,7 +15,7 @@ import { LOGGER, SERVICE_CONFIG, type ServiceConfig } from '@chat/service-runtim
 import { UnitOfWork, type OutboxRow } from '@chat/messaging';
 import { GroupCommit, inspectDatabaseError, isUniqueViolation, type Settled } from '@chat/persistence';
 import { DataSource } from 'typeorm';
-import type { MessageConfig } from '../message-settings';
+import type { MessageConfig } from '../message-config';
 import { messageRepository, type NewMessage, type SendResult } from '../persistence/message-repository';
 import { Membership } from './membership';
 import type { MessageView } from './message-views';

@@ -21,7 +21,7 @@ import { onRoleChanged } from './on-role-changed.consumer';
  * handlers stage for subscribers is written last, before the commit (`beforeCommit`).
  */
 @Injectable()
-export class InboxProjection implements EventHandlerSet {
+export class InboxConsumers implements EventHandlerSet {
   handlers(): EventHandlers {
     return {
       [EventType.ConversationCreated]: onConversationCreated,

@@ -7,7 +7,7 @@ export const GROUP_LIMITS = Symbol('GROUP_LIMITS');
 const positive = z.coerce.number().int().min(1).optional();
 
 /** Environment variables that override the default limits. */
-export const groupLimitsConfig = {
+export const groupConfig = {
   GROUP_MAX_MEMBERS: positive,
   ADD_MEMBERS_MAX: positive,
   GROUP_NAME_MAX_LENGTH: positive,
