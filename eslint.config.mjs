@@ -161,7 +161,7 @@ export default tseslint.config(
   },
   {
     // The test harness is for tests only.
-    files: ['apps/*/src/**/*.ts', 'libs/{contract,grpc,persistence,messaging}/src/**/*.ts'],
+    files: ['apps/*/src/**/*.ts', 'libs/{contract,grpc,persistence,messaging,service-runtime}/src/**/*.ts'],
     ignores: testFiles,
     rules: {
       'no-restricted-imports': [
@@ -169,6 +169,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['@chat/testing', '@chat/testing-*'], message: 'The test harness is for tests only.' },
+            {
+              group: ['@chat/*/testing'],
+              message: "A lib's testing entry point is for tests and benchmarks only.",
+            },
           ],
         },
       ],

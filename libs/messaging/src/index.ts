@@ -1,9 +1,17 @@
-export * from './nats-connection';
-export * from './event-stream';
-export * from './messaging-migrations';
-export * from './outbox';
-export * from './outbox-relay';
-export * from './unit-of-work';
+// The public API of @chat/messaging: the event backbone (stream, outbox and relay, unit of work, consumers).
+// For tests and benchmarks only: @chat/messaging/testing.
+export {
+  checkNats,
+  connectNats,
+  type ConnectNatsOptions,
+  type NatsConnection,
+  type NatsLogger,
+} from './nats-connection';
+export { deadLetterStream, ensureEventStreams, type EventStreamSettings } from './event-stream';
+export { messagingMigrations } from './messaging-migrations';
+export { addToOutbox, outboxRow, outboxSql, type OutboxRow } from './outbox';
+export { OutboxRelay, type OutboxRelayOptions, type RelayPass } from './outbox-relay';
+export { UnitOfWork, type Transaction, type UnitOfWorkOptions } from './unit-of-work';
 export {
   EventConsumer,
   type CatchUpBarrier,

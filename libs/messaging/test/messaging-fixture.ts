@@ -11,13 +11,13 @@ import {
   messagingMigrations,
   OutboxRelay,
   UnitOfWork,
-  UNPUBLISHED_EVENTS_SQL,
   type BatchEventHandler,
   type EventConsumerOptions,
   type EventHandler,
   type NatsConnection,
   type OutboxRelayOptions,
 } from '../src';
+import { UNPUBLISHED_EVENTS_SQL } from '../src/testing';
 
 /** A projection for tests: every applied event, in the order it was applied. */
 class CreateAppliedEvents1764000000001 implements MigrationInterface {

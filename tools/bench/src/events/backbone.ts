@@ -14,11 +14,11 @@ import {
   messagingMigrations,
   OutboxRelay,
   UnitOfWork,
-  UNPUBLISHED_EVENTS_SQL,
   type EventHandler,
   type NatsConnection,
   type RelayPass,
 } from '@chat/messaging';
+import { UNPUBLISHED_EVENTS_SQL } from '@chat/messaging/testing';
 import { createDataSource, runMigrations } from '@chat/persistence';
 import type { TestNats } from '@chat/testing';
 

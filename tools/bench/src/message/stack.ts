@@ -7,7 +7,7 @@ import pg from 'pg';
 
 import { createMessageClient, EventType, type EventMember, type MessageClient } from '@chat/contract';
 import { freePort, type TestNats } from '@chat/testing';
-import { UNPUBLISHED_EVENTS_SQL } from '@chat/messaging';
+import { UNPUBLISHED_EVENTS_SQL } from '@chat/messaging/testing';
 import { EventPublisher, launchApp, workspaceRoot, type LaunchedApp } from '@chat/testing-services';
 
 import { provisionBenchServers, type Cleanup, type Deadline } from '../support/harness';
