@@ -1,23 +1,10 @@
-// Bundles the app and the libs it uses into dist/apps/message-service/main.js; node_modules stay
-// external and are listed in the generated dist package.json. The .proto files ship
-// next to the bundle (resolved by @chat/contract at run time).
-const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
-const { join } = require('node:path');
+// Bundles the app and the libs it uses into dist/apps/message-service/main.js, with a package.json of its
+// production dependencies and the .proto files next to it (tools/build/node-bundle.cjs).
+const nodeBundle = require('../../tools/build/node-bundle.cjs');
 
-module.exports = {
-  output: { path: join(__dirname, '../../dist/apps/message-service'), clean: true },
-  devtool: 'source-map',
-  plugins: [
-    new NxAppWebpackPlugin({
-      target: 'node',
-      compiler: 'tsc',
-      main: './src/main.ts',
-      tsConfig: './tsconfig.app.json',
-      assets: [{ input: '../../protos', glob: '**/*.proto', output: 'protos' }],
-      optimization: false,
-      outputHashing: 'none',
-      generatePackageJson: true,
-      sourceMap: true,
-    }),
-  ],
-};
+module.exports = nodeBundle({
+  dir: __dirname,
+  out: 'apps/message-service',
+  tsConfig: './tsconfig.app.json',
+  generatePackageJson: true,
+});

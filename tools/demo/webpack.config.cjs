@@ -1,22 +1,5 @@
-// Bundles the demo into dist/tools/demo/main.js; node_modules stay external and resolve
-// from the repository (the demo runs from a checkout, next to `npm start`).
-const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
-const { join } = require('node:path');
+// Bundles the demo into dist/tools/demo/main.js; node_modules stay external and resolve from the
+// repository (the demo runs from a checkout, next to `npm start`) (tools/build/node-bundle.cjs).
+const nodeBundle = require('../../tools/build/node-bundle.cjs');
 
-module.exports = {
-  output: { path: join(__dirname, '../../dist/tools/demo'), clean: true },
-  devtool: 'source-map',
-  plugins: [
-    new NxAppWebpackPlugin({
-      target: 'node',
-      compiler: 'tsc',
-      main: './src/main.ts',
-      tsConfig: './tsconfig.json',
-      assets: [{ input: '../../protos', glob: '**/*.proto', output: 'protos' }],
-      optimization: false,
-      outputHashing: 'none',
-      generatePackageJson: false,
-      sourceMap: true,
-    }),
-  ],
-};
+module.exports = nodeBundle({ dir: __dirname, out: 'tools/demo' });

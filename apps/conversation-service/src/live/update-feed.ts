@@ -12,25 +12,6 @@ import { updateLogRepository } from '../persistence/update-log-repository';
 import { UPDATES_CHANNEL, type LoggedUpdate } from '../persistence/update-log';
 import { changeOf, type Subscription } from './subscription';
 
-interface RawUpdate {
-  position: string;
-  conversation_id: string;
-  kind: LoggedUpdate['kind'];
-  user_ids: string[] | null;
-  payload: Record<string, unknown>;
-  membership: LoggedUpdate['membership'];
-}
-
-const toUpdate = (row: RawUpdate): LoggedUpdate => ({
-  position: Number(row.position),
-  conversationId: row.conversation_id,
-  kind: row.kind,
-  userIds: row.user_ids,
-  payload: row.payload,
-  membership: row.membership,
-});
-
-const UPDATE_COLUMNS = 'position, conversation_id, kind, user_ids, payload, membership';
 const FETCH_LIMIT = 1_000;
 
 /**
@@ -204,13 +185,9 @@ export class UpdateFeed implements OnApplicationBootstrap, LiveStreams {
         this.outage.recovered();
         return;
       }
-      const rows = (await this.dataSource.query(
-        `SELECT ${UPDATE_COLUMNS} FROM updates WHERE position > $1 ORDER BY position LIMIT ${FETCH_LIMIT}`,
-        [this.position],
-      )) as RawUpdate[];
+      const updates = await updateLogRepository.after(this.dataSource.manager, this.position, FETCH_LIMIT);
       this.outage.recovered();
-      for (const row of rows) {
-        const update = toUpdate(row);
+      for (const update of updates) {
         if (update.position !== this.position + 1) {
           this.logger.warn(
             { expected: this.position + 1, found: update.position },
@@ -220,7 +197,7 @@ export class UpdateFeed implements OnApplicationBootstrap, LiveStreams {
         await this.dispatch(update);
         this.position = update.position;
       }
-      if (rows.length < FETCH_LIMIT && !this.again) return;
+      if (updates.length < FETCH_LIMIT && !this.again) return;
     }
   }
 

@@ -10,8 +10,27 @@ interface RawUpdate {
   membership: LoggedUpdate['membership'];
 }
 
+const toUpdate = (row: RawUpdate): LoggedUpdate => ({
+  position: Number(row.position),
+  conversationId: row.conversation_id,
+  kind: row.kind,
+  userIds: row.user_ids,
+  payload: row.payload,
+  membership: row.membership,
+});
+
 /** The update log's read side: a subscriber's memberships as spans, its replay, and pruning. */
 export const updateLogRepository = {
+  /** The log's updates after `position`, in order, at most `limit` (a replica's feed reads them all). */
+  async after(manager: EntityManager, position: number, limit: number): Promise<LoggedUpdate[]> {
+    const rows = (await manager.query(
+      `SELECT position, conversation_id, kind, user_ids, payload, membership FROM updates
+       WHERE position > $1 ORDER BY position LIMIT $2`,
+      [position, limit],
+    )) as RawUpdate[];
+    return rows.map(toUpdate);
+  },
+
   /** The user's memberships that last past `after` (or have not ended), as spans of positions. */
   async periodsOf(
     manager: EntityManager,
@@ -55,14 +74,7 @@ export const updateLogRepository = {
        LIMIT $4`,
       [userId, after, through, limit],
     )) as RawUpdate[];
-    return rows.map((row) => ({
-      position: Number(row.position),
-      conversationId: row.conversation_id,
-      kind: row.kind,
-      userIds: row.user_ids,
-      payload: row.payload,
-      membership: row.membership,
-    }));
+    return rows.map(toUpdate);
   },
 
   /**
