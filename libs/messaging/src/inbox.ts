@@ -231,7 +231,7 @@ export async function recordDeadLetter(
   await withTransaction(dataSource, async (manager) => {
     await manager.query(
       `INSERT INTO inbox_dead_letters (event_id, source, type, conversation_id, sequence, reason)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (conversation_id, event_id) DO NOTHING`,
       [event.id, event.source, event.type, event.subject, event.sequence, reason],
     );
     await manager.query(

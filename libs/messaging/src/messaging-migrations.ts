@@ -146,9 +146,51 @@ export class InboxWatermarkOnly1796000000000 implements MigrationInterface {
   }
 }
 
+/**
+ * Keys a distributed database can keep (docs/operations.md, "Sharding with Citus"): every primary key and
+ * unique index of the outbox and the dead-letter record holds the conversation. The outbox's key becomes
+ * `(conversation_id, sequence)` (unique already); the event id stays unique within its conversation;
+ * `position` keeps a plain index for pruning in order. Same number of indexes per outbox row as before.
+ */
+export class ConversationKeyedOutbox1799000000000 implements MigrationInterface {
+  name = 'ConversationKeyedOutbox1799000000000';
+
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.query(`
+      ALTER TABLE outbox
+        DROP CONSTRAINT outbox_pkey,
+        DROP CONSTRAINT outbox_conversation_sequence_key,
+        DROP CONSTRAINT outbox_event_id_key,
+        ADD CONSTRAINT outbox_pkey PRIMARY KEY (conversation_id, sequence)`);
+    await runner.query(
+      `CREATE UNIQUE INDEX outbox_conversation_event_key ON outbox (conversation_id, event_id)`,
+    );
+    await runner.query(`CREATE INDEX outbox_position_idx ON outbox (position)`);
+    await runner.query(`
+      ALTER TABLE inbox_dead_letters
+        DROP CONSTRAINT inbox_dead_letters_pkey,
+        ADD CONSTRAINT inbox_dead_letters_pkey PRIMARY KEY (conversation_id, event_id)`);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query(`
+      ALTER TABLE inbox_dead_letters
+        DROP CONSTRAINT inbox_dead_letters_pkey,
+        ADD CONSTRAINT inbox_dead_letters_pkey PRIMARY KEY (event_id)`);
+    await runner.query(`DROP INDEX outbox_position_idx, outbox_conversation_event_key`);
+    await runner.query(`
+      ALTER TABLE outbox
+        DROP CONSTRAINT outbox_pkey,
+        ADD CONSTRAINT outbox_pkey PRIMARY KEY (position),
+        ADD CONSTRAINT outbox_conversation_sequence_key UNIQUE (conversation_id, sequence),
+        ADD CONSTRAINT outbox_event_id_key UNIQUE (event_id)`);
+  }
+}
+
 /** Add these to every service's migrations, before its own. */
 export const messagingMigrations = [
   CreateOutboxAndInbox1764000000000,
   TrackPublishedSequence1795000000000,
   InboxWatermarkOnly1796000000000,
+  ConversationKeyedOutbox1799000000000,
 ];

@@ -39,6 +39,9 @@ interface RawParticipant {
   updated_at: Date;
 }
 
+/** A participant's key: its id within its group. */
+type ParticipantKey = Pick<ParticipantRow, 'groupId' | 'id'>;
+
 const GROUP_COLUMNS = 'id, name, creator_id, owner_id, member_count, created_at, updated_at';
 const PARTICIPANT_COLUMNS = 'id, group_id, user_id, role, joined_at, updated_at';
 
@@ -137,15 +140,18 @@ export const groupRepository = {
     return row ? toParticipant(row) : null;
   },
 
-  async setRole(manager: EntityManager, participantId: string, role: Role): Promise<void> {
-    await manager.query(`UPDATE participants SET role = $2, updated_at = clock_timestamp() WHERE id = $1`, [
-      participantId,
-      role,
-    ]);
+  async setRole(manager: EntityManager, participant: ParticipantKey, role: Role): Promise<void> {
+    await manager.query(
+      `UPDATE participants SET role = $3, updated_at = clock_timestamp() WHERE group_id = $1 AND id = $2`,
+      [participant.groupId, participant.id, role],
+    );
   },
 
-  async deleteParticipant(manager: EntityManager, participantId: string): Promise<void> {
-    await manager.query(`DELETE FROM participants WHERE id = $1`, [participantId]);
+  async deleteParticipant(manager: EntityManager, participant: ParticipantKey): Promise<void> {
+    await manager.query(`DELETE FROM participants WHERE group_id = $1 AND id = $2`, [
+      participant.groupId,
+      participant.id,
+    ]);
   },
 
   async updateGroup(

@@ -31,7 +31,7 @@ export class ChangeAdmin {
         input.participantId,
       );
       if (outcome === GroupOutcome.Apply) {
-        await groupRepository.setRole(tx.manager, target.id, role);
+        await groupRepository.setRole(tx.manager, target, role);
         await groupRepository.updateGroup(tx.manager, group.id, {});
         await tx.publish(EventType.RoleChanged, group.id, {
           conversationId: group.id,

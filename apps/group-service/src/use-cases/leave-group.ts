@@ -25,7 +25,7 @@ export class LeaveGroup {
       const participants = await groupRepository.participants(tx.manager, group.id);
       const plan = planLeave(participants, input.userId);
       const now = new Date().toISOString();
-      await groupRepository.deleteParticipant(tx.manager, actor.id);
+      await groupRepository.deleteParticipant(tx.manager, actor);
       if (plan.kind === 'delete-group') {
         await tx.publish(EventType.MemberRemoved, group.id, this.memberLeft(group.id, actor, 0, now));
         await groupRepository.deleteGroup(tx.manager, group.id);
@@ -42,7 +42,7 @@ export class LeaveGroup {
       });
       if (newOwner) {
         // The new owner first, so consumers never see the group without one.
-        await groupRepository.setRole(tx.manager, newOwner.id, Role.Owner);
+        await groupRepository.setRole(tx.manager, newOwner, Role.Owner);
         await tx.publish(EventType.RoleChanged, group.id, {
           conversationId: group.id,
           changedBy: actor.userId,

@@ -21,8 +21,8 @@ export class MakeOwner {
       );
       if (outcome === GroupOutcome.NoOp) return;
       // Demote first: the partial unique index allows one owner per group at any moment.
-      await groupRepository.setRole(tx.manager, actor.id, Role.Admin);
-      await groupRepository.setRole(tx.manager, target.id, Role.Owner);
+      await groupRepository.setRole(tx.manager, actor, Role.Admin);
+      await groupRepository.setRole(tx.manager, target, Role.Owner);
       await groupRepository.updateGroup(tx.manager, group.id, { ownerId: target.userId });
       await tx.publish(EventType.RoleChanged, group.id, {
         conversationId: group.id,

@@ -20,7 +20,7 @@ export class RemoveMember {
         input.userId,
         input.participantId,
       );
-      await groupRepository.deleteParticipant(tx.manager, target.id);
+      await groupRepository.deleteParticipant(tx.manager, target);
       const updated = await groupRepository.updateGroup(tx.manager, group.id, { memberCountDelta: -1 });
       await tx.publish(EventType.MemberRemoved, group.id, {
         conversationId: group.id,

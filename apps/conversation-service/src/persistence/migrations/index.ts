@@ -4,6 +4,7 @@ import { CreateConversations1764000000100 } from './1764000000100-create-convers
 import { InboxByMembership1796000000100 } from './1796000000100-inbox-by-membership';
 import { ReadState1797000000100 } from './1797000000100-read-state';
 import { LiveUpdates1798000000100 } from './1798000000100-live-updates';
+import { DistributableKeys1799000000100 } from './1799000000100-distributable-keys';
 
 /** Every migration of the conversation_service schema, oldest first: the outbox and inbox, then the service's own. */
 export const migrations: Array<new () => MigrationInterface> = [
@@ -12,4 +13,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   InboxByMembership1796000000100,
   ReadState1797000000100,
   LiveUpdates1798000000100,
+  DistributableKeys1799000000100,
 ];
