@@ -12,7 +12,9 @@ open (open-loop Send at fixed rates, event and projection lags, membership lag),
 1,000-member groups), read (inbox List of a user in 1,000 conversations, MarkRead calls/s, unread counts
 100,000 vs 10 behind; --before measures List of the commit before read state beside it), live (idle
 Subscribe streams on one conversation-service, Send → update delivery at 500/s to 2,000 subscribers,
-resuming 1,000 subscribers from their cursors), system (CPU and memory per Send). Prints one summary
+resuming 1,000 subscribers from their cursors), tracing (Send at c=32 with tracing off, then with the
+services restarted to export OTLP to a sink in the bench and restarted back; the off path's API no-ops
+timed in the bench), system (CPU and memory per Send). Prints one summary
 table with PASS/MISS per target and writes JSON to --out. A benchmark, not a test: it never fails on a
 figure.`;
 
@@ -25,6 +27,7 @@ export const SECTION_NAMES = [
   'groups',
   'read',
   'live',
+  'tracing',
   'system',
 ] as const;
 export type SectionName = (typeof SECTION_NAMES)[number];

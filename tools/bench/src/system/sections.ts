@@ -8,6 +8,7 @@ import { peerSection } from './peer';
 import { readSection } from './read';
 import type { Section } from './section';
 import { systemSection } from './system-figures';
+import { tracingSection } from './tracing';
 
 /**
  * Every section by name. They run in the order of `SECTION_NAMES` (options.ts), and the summary table
@@ -21,5 +22,6 @@ export const SECTIONS: Record<SectionName, Section<unknown>> = {
   groups: groupsSection as Section<unknown>,
   read: readSection as Section<unknown>,
   live: liveSection as Section<unknown>,
+  tracing: tracingSection as Section<unknown>,
   system: systemSection as Section<unknown>,
 };

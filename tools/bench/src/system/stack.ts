@@ -20,14 +20,35 @@ import type { Servers } from './servers';
  * hold). Each service migrates its schema as it starts.
  */
 export class SystemStack {
+  private clients: Clients;
+  /** What `restart` gave the services on top of `env` (nothing at the start). */
+  private extra: Record<string, string> = {};
+
   private constructor(
+    /** The running processes; `restart` replaces them (on the same ports). */
     readonly apps: Record<StackApp, LaunchedApp>,
-    readonly conversations: ConversationClient,
-    readonly messages: MessageClient,
-    readonly groups: GroupClient,
     /** What each service was given besides its defaults. */
     readonly env: Record<StackApp, Record<string, string>>,
-  ) {}
+  ) {
+    this.clients = connectClients(apps);
+  }
+
+  get conversations(): ConversationClient {
+    return this.clients.conversations;
+  }
+
+  get messages(): MessageClient {
+    return this.clients.messages;
+  }
+
+  get groups(): GroupClient {
+    return this.clients.groups;
+  }
+
+  /** The variables the running services got on top of `env` (from the last `restart`). */
+  get extraEnv(): Record<string, string> {
+    return { ...this.extra };
+  }
 
   static async start(cleanup: Cleanup, servers: Servers): Promise<SystemStack> {
     const ports = Object.fromEntries(
@@ -47,27 +68,42 @@ export class SystemStack {
     // One after the other: concurrent first starts would race to create the stream and the schemas'
     // migrations tables; the services tolerate it, but a clean start is quicker to read in a log.
     for (const app of STACK_APPS) {
-      const started = await launchApp(app, env[app], { startTimeoutMs: 120_000 });
-      launched[app] = started;
-      cleanup.add(`stop ${app}`, async () => {
-        started.process.kill('SIGCONT');
-        const code = await started.stop(15_000);
-        if (code !== 0 && code !== null) throw new Error(`${app} exited with ${code}`);
-      });
+      launched[app] = await launchApp(app, env[app], { startTimeoutMs: START_TIMEOUT_MS });
+      // The process running when the cleanup comes: `restart` replaces them in this record.
+      cleanup.add(`stop ${app}`, () => stopApp(app, launched[app]!));
     }
     const apps = launched as Record<StackApp, LaunchedApp>;
     // Last resort should this process end without its cleanup (a crash): take the services with it.
     process.once('exit', () => {
       for (const app of Object.values(apps)) if (app.process.exitCode === null) app.process.kill('SIGTERM');
     });
-    const options = { timeoutMs: 30_000 };
-    const conversations = createConversationClient(apps['conversation-service'].address, options);
-    const messages = createMessageClient(apps['message-service'].address, options);
-    const groups = createGroupClient(apps['group-service'].address, options);
-    cleanup.add('close the gRPC clients', async () => {
-      for (const client of [conversations, messages, groups]) client.close();
-    });
-    return new SystemStack(apps, conversations, messages, groups, env);
+    const stack = new SystemStack(apps, env);
+    cleanup.add('close the gRPC clients', async () => stack.closeClients());
+    return stack;
+  }
+
+  /**
+   * Stops the three services (SIGTERM: each drains and exits) and starts them again on the same ports and
+   * database with `extra` on top of their environment (`{}`: as they started), one after the other as at
+   * the start; the gRPC clients are made anew (a channel that saw its server go may be backing off). The
+   * run's cleanup stops whatever runs then. Settle the stack first: what is in flight is cut short.
+   */
+  async restart(extra: Record<string, string>): Promise<void> {
+    this.closeClients();
+    for (const app of STACK_APPS) await stopApp(app, this.apps[app]);
+    for (const app of STACK_APPS) {
+      this.apps[app] = await launchApp(
+        app,
+        { ...this.env[app], ...extra },
+        { startTimeoutMs: START_TIMEOUT_MS },
+      );
+    }
+    this.extra = { ...extra };
+    this.clients = connectClients(this.apps);
+  }
+
+  private closeClients(): void {
+    for (const client of Object.values(this.clients)) client.close();
   }
 
   pid(app: StackApp): number {
@@ -103,4 +139,28 @@ export class SystemStack {
       ]),
     ) as Record<StackApp, string[]>;
   }
+}
+
+const START_TIMEOUT_MS = 120_000;
+
+interface Clients {
+  conversations: ConversationClient;
+  messages: MessageClient;
+  groups: GroupClient;
+}
+
+function connectClients(apps: Record<StackApp, LaunchedApp>): Clients {
+  const options = { timeoutMs: 30_000 };
+  return {
+    conversations: createConversationClient(apps['conversation-service'].address, options),
+    messages: createMessageClient(apps['message-service'].address, options),
+    groups: createGroupClient(apps['group-service'].address, options),
+  };
+}
+
+/** Stops a service (resumed first, should a section have paused it); throws when it exits with an error. */
+async function stopApp(app: StackApp, launched: LaunchedApp): Promise<void> {
+  launched.process.kill('SIGCONT');
+  const code = await launched.stop(15_000);
+  if (code !== 0 && code !== null) throw new Error(`${app} exited with ${code}`);
 }
