@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { Client as PgClient } from 'pg';
 import { eventually } from '@chat/testing';
 import { launchStack, type RunningStack } from '@chat/testing-services';
 
@@ -194,14 +195,47 @@ describe('tracing: one trace from the gRPC call through the outbox and NATS to e
 
   it('makes no spans for health checks or for the relay and consumers polling when nothing happens', async () => {
     const traced = new Set(collector.spans.map((span) => span.traceId));
-    await stack.messages.health({});
-    // Absence takes a wait: ten export rounds of the relay's passes, sweeps and the health monitor.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const health = collector.spans.filter((span) => span.name === 'grpc.chat.MessageService/Health');
-    expect(health).toHaveLength(1);
-    // The Health call's own statement (it asks the database at call time) is in its trace; nothing else is new.
+    const database = new PgClient({ connectionString: stack.database.url });
+    await database.connect();
+    try {
+      const [{ since }] = (await database.query<{ since: Date }>('SELECT now() AS since')).rows as [
+        { since: Date },
+      ];
+      // Idle work to watch: every service's relay runs a pass (its sweeper, at least every second).
+      await eventually(
+        async () => {
+          const { rows } = await database.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name LIKE '%-relay' AND state_change > $1`,
+            [since],
+          );
+          expect(rows[0]!.n).toBe(3);
+        },
+        { description: "a pass of every service's relay" },
+      );
+    } finally {
+      await database.end();
+    }
+    // Then one Health call on each service: each exports its spans in order, so once these arrive, anything
+    // the idle passes had made would have arrived too.
+    await Promise.all([stack.conversations.health({}), stack.messages.health({}), stack.groups.health({})]);
+    const healthTraces = await eventually(
+      () => {
+        const health = collector.spans.filter(
+          (span) => span.kind === KIND.server && span.name.endsWith('/Health'),
+        );
+        expect(health.map((span) => span.service).sort()).toEqual([
+          'conversation-service',
+          'group-service',
+          'message-service',
+        ]);
+        return new Set(health.map((span) => span.traceId));
+      },
+      { description: 'the three Health spans' },
+    );
+    // A Health call's own statement (it asks the database at call time) is in its trace; nothing else is new.
     const unexpected = collector.spans.filter(
-      (span) => !traced.has(span.traceId) && span.traceId !== health[0]!.traceId,
+      (span) => !traced.has(span.traceId) && !healthTraces.has(span.traceId),
     );
     expect(unexpected).toEqual([]);
   });

@@ -7,8 +7,9 @@ import { applySpan, publishSpan, traceFields } from '@chat/messaging';
 import type { StackApp } from '@chat/testing-services';
 
 import { classifyError, runClosedLoop, totalErrors } from '../support/closed-loop';
-import { round, type Summary } from '../support/stats';
-import { cpuPerOperation, startCpu, type CpuPerOperation } from './cpu';
+import { round } from '../support/stats';
+import type { ClosedLevel } from './closed';
+import { cpuPerOperation, startCpu } from './cpu';
 import { warmUp } from './dataset';
 import { countsSince, OtlpSink, type SinkCounts } from './otlp-sink';
 import { sendRandom } from './send';
@@ -39,20 +40,12 @@ const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 /** Seconds a restart is assumed to take, for the estimate: three services stopped and started. */
 const RESTART_SECONDS = 15;
 
-export interface TracingRun {
+/** One closed-loop level (closed.ts), with tracing off or on. */
+export interface TracingRun extends ClosedLevel {
   tracing: string;
-  concurrency: number;
-  seconds: number;
-  sends: number;
-  perSecond: number;
-  latencyMs: Summary;
-  errors: Record<string, number>;
-  errorCount: number;
-  cpu: CpuPerOperation;
   /** CPU ms per Send of the services, PostgreSQL and NATS: everything but the bench process (and the rest). */
   systemMs: number;
   residentMiB: Record<StackApp, number | null>;
-  settleSeconds: number;
 }
 
 export interface SpanFigures {
